@@ -1,0 +1,167 @@
+"""The `narratives` command line: run, claims, demo, report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+DEMO_DIR = "demo_data"
+
+
+def _project_cache_dir() -> Path:
+    """NARRATIVES_CACHE_DIR, else `.cache` in the source checkout, else ~/.cache/narratives."""
+    if os.environ.get("NARRATIVES_CACHE_DIR"):
+        return Path(os.environ["NARRATIVES_CACHE_DIR"])
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").exists():
+        return root / ".cache"
+    return Path.home() / ".cache" / "narratives"
+
+
+def setup_environment() -> None:
+    """Keep Prefect's home, numba's compile cache and temp files inside the project's cache folder; never
+    reach out to a model hub. Called by main(), not at import time."""
+    cache = _project_cache_dir()
+    defaults = {
+        "PREFECT_HOME": cache / "prefect",
+        "NUMBA_CACHE_DIR": cache / "numba",
+        "TMPDIR": cache / "tmp",
+    }
+    for key, path in defaults.items():
+        if key not in os.environ:
+            os.environ[key] = str(path)
+        Path(os.environ[key]).mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _print_summary(summary: dict, started: float) -> None:
+    print(
+        f"\nnarratives: run {summary['run_id']} finished in {time.time() - started:.1f}s\n"
+        f"  articles   {summary['n_articles']:>7,}  (+{summary['n_new_articles']:,} new, "
+        f"{summary['n_duplicates_skipped']:,} already known)\n"
+        f"  claims     {summary['n_claims']:>7,}  ({summary['n_unassigned']:,} unassigned, {summary['n_undated']:,} undated)\n"
+        f"  narratives {summary['n_narratives']:>7,}  in {summary['n_themes']:,} themes\n"
+        f"  quarantined{summary['n_quarantined']:>7,}\n"
+        f"  database   {summary['db']}\n"
+        f"  tables     {summary['tables_dir']}/\n"
+        f"  report     {summary['report']}"
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from flows.pipeline import narratives_flow
+
+    started = time.time()
+    summary = narratives_flow(
+        input_path=str(args.input), config_path=args.config, db=args.db, report=args.report,
+        tables_dir=args.tables_dir, unit=args.unit,
+    )
+    _print_summary(summary, started)
+    return 0
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    from narratives.claims import extract_claims
+    from narratives.clean import clean_articles
+    from narratives.config import load_config
+    from narratives.export import write_frame
+    from narratives.ingest import ingest
+
+    cfg = load_config(args.config)
+    if args.unit:
+        cfg = cfg.with_overrides(ingest={"unit": args.unit})
+    result = ingest(args.input, cfg.ingest)
+    claims = extract_claims(clean_articles(result.records), cfg.claims, unit=cfg.ingest.unit,
+                            strip=cfg.embed.strip_attribution)
+    out = write_frame(claims, args.out)
+    print(f"narratives: {len(claims):,} claims from {len(result.records):,} records "
+          f"({len(result.quarantine):,} quarantined) -> {out}")
+    for q in result.quarantine[:10]:
+        print(f"  quarantined {q['source']} {q['record_ref']}: {q['reason']}", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from narratives.demo import write_demo_corpus
+
+    paths = write_demo_corpus(Path(args.out_dir), seed=args.seed, n_articles=args.articles)
+    print(f"narratives: demo corpus written to {paths['articles']} (planted truth: {paths['truth']})")
+    args.input = paths["articles"]
+    args.unit = None
+    return cmd_run(args)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from narratives import report, store
+    from narratives.config import load_config
+
+    cfg = load_config(args.config)
+    db = args.db or cfg.output.db
+    out = report.write_report(store.read_tables(db), args.out or cfg.output.report)
+    print(f"narratives: report written to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="narratives", description="Turn scraped news into tracked narratives.")
+    p.add_argument("--debug", action="store_true", help="show full tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def outputs(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--config", help="YAML config (default: built-in defaults, see configs/default.yaml)")
+        sp.add_argument("--db", help="DuckDB file (default outputs/narratives.duckdb)")
+        sp.add_argument("--report", help="HTML report path (default outputs/report.html)")
+        sp.add_argument("--tables-dir", help="Parquet folder (default outputs/tables)")
+
+    r = sub.add_parser("run", help="run the Prefect flow once over INPUT")
+    r.add_argument("input", type=Path, help=".jsonl/.csv/.parquet of article records, or a folder of raw .txt pages")
+    r.add_argument("--unit", choices=["article", "claim"], help="'claim': each record's text is one claim")
+    outputs(r)
+    r.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("claims", help="extract claims only and write them to --out")
+    c.add_argument("input", type=Path)
+    c.add_argument("--out", required=True, help="output file: .parquet, .csv or .jsonl")
+    c.add_argument("--config")
+    c.add_argument("--unit", choices=["article", "claim"])
+    c.set_defaults(func=cmd_claims)
+
+    d = sub.add_parser("demo", help="write the built-in demo corpus and run the flow on it")
+    d.add_argument("--out-dir", default=DEMO_DIR, help=f"where to write the demo corpus (default {DEMO_DIR}/)")
+    d.add_argument("--seed", type=int, default=7)
+    d.add_argument("--articles", type=int, default=400, help="number of demo articles (default 400)")
+    outputs(d)
+    d.set_defaults(func=cmd_demo)
+
+    rp = sub.add_parser("report", help="rewrite the HTML report from the database")
+    rp.add_argument("--db")
+    rp.add_argument("--out")
+    rp.add_argument("--config")
+    rp.set_defaults(func=cmd_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_environment()
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("narratives: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # one clear line unless --debug
+        if args.debug:
+            raise
+        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"narratives: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

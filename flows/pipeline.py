@@ -1,0 +1,167 @@
+"""The Prefect flow: each task calls one library function; the flow only connects them.
+
+ingest -> (skip what the database already holds) -> clean -> claims -> embed (cached) -> UMAP + HDBSCAN
+-> label -> track -> store (one transaction) -> Parquet export -> report.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import INPUTS, TASK_SOURCE
+
+from narratives import assemble as assemble_mod
+from narratives import claims as claims_mod
+from narratives import clean as clean_mod
+from narratives import ingest as ingest_mod
+from narratives import report as report_mod
+from narratives import store
+from narratives.cluster import NarrativeClusterer
+from narratives.config import ClusterConfig, Config, EmbedConfig, load_config
+from narratives.embed import embed_texts, make_embedder
+from narratives.schemas import ARTICLES, CLAIMS
+from narratives.track import narrative_timeseries
+
+
+def _say(msg: str) -> None:
+    get_run_logger().info(msg)
+
+
+@task(name="start-run", retries=2, retry_delay_seconds=2)
+def start_run_task(db: str, run_id: str, config_hash: str, input_path: str) -> None:
+    store.start_run(db, run_id, config_hash, input_path)
+
+
+@task(name="ingest", retries=2, retry_delay_seconds=2)
+def ingest_task(input_path: str, cfg: Config) -> ingest_mod.IngestResult:
+    return ingest_mod.ingest(input_path, cfg.ingest)
+
+
+@task(name="load-state", retries=2, retry_delay_seconds=2)
+def load_state_task(db: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return store.load_state(db)
+
+
+@task(name="split-new")
+def split_new_task(records: pd.DataFrame, existing: pd.DataFrame):
+    return ingest_mod.split_new(records, existing)
+
+
+@task(name="clean")
+def clean_task(records: pd.DataFrame) -> pd.DataFrame:
+    return clean_mod.clean_articles(records)
+
+
+@task(name="extract-claims")
+def claims_task(articles: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    return claims_mod.extract_claims(articles, cfg.claims, unit=cfg.ingest.unit, strip=cfg.embed.strip_attribution)
+
+
+@task(name="merge-claims")
+def merge_claims_task(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    return claims_mod.merge_claims(existing, new)
+
+
+@task(
+    name="embed", cache_policy=(INPUTS - "db") + TASK_SOURCE, persist_result=True,
+    cache_expiration=timedelta(days=7), retries=1,
+)
+def embed_task(texts: list[str], cfg: EmbedConfig, db: str) -> tuple[np.ndarray, int]:
+    return embed_texts(
+        texts, make_embedder(cfg), store.DuckDBEmbeddingCache(db), cfg.batch_size,
+        progress=len(texts) > 256, on_progress=_say,
+    )
+
+
+@task(name="cluster")
+def cluster_task(X: np.ndarray, cfg: ClusterConfig) -> NarrativeClusterer:
+    return NarrativeClusterer(cfg).fit(X, on_progress=_say)
+
+
+@task(name="label")
+def assemble_task(claims: pd.DataFrame, X: np.ndarray, fit: NarrativeClusterer, cfg: Config) -> assemble_mod.Assembled:
+    return assemble_mod.assemble(claims, X, fit, cfg.label)
+
+
+@task(name="track")
+def track_task(claims: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    return narrative_timeseries(claims, cfg.track.grains)
+
+
+@task(name="store", retries=2, retry_delay_seconds=2)
+def store_task(db: str, run_id: str, new_articles: pd.DataFrame, result: assemble_mod.Assembled,
+               timeseries: pd.DataFrame, quarantine: list[dict]) -> None:
+    store.commit_results(db, run_id, new_articles, result.claims, result.narratives, result.themes, timeseries, quarantine)
+
+
+@task(name="export-parquet", retries=2, retry_delay_seconds=2)
+def export_task(db: str, tables_dir: str) -> list[Path]:
+    return store.export_parquet(db, tables_dir)
+
+
+@task(name="report", retries=1)
+def report_task(db: str, path: str) -> Path:
+    return report_mod.write_report(store.read_tables(db), path)
+
+
+@task(name="finish-run", retries=2, retry_delay_seconds=2)
+def finish_run_task(db: str, run_id: str, status: str, counts: dict | None = None, error: str | None = None) -> None:
+    store.finish_run(db, run_id, status, counts, error)
+
+
+@flow(name="narratives-run", log_prints=True)
+def narratives_flow(
+    input_path: str,
+    config_path: str | None = None,
+    db: str | None = None,
+    report: str | None = None,
+    tables_dir: str | None = None,
+    unit: str | None = None,
+) -> dict:
+    """Run the whole pipeline once over ``input_path`` and return the run summary."""
+    cfg = load_config(config_path)
+    if unit:
+        cfg = cfg.with_overrides(ingest={"unit": unit})
+    db = db or cfg.output.db
+    report = report or cfg.output.report
+    tables_dir = tables_dir or cfg.output.tables_dir
+    run_id = store.new_run_id()
+    start_run_task(db, run_id, cfg.config_hash(), str(input_path))
+    try:
+        ingested = ingest_task(input_path, cfg)
+        existing_articles, existing_claims = load_state_task(db)
+        records, q_known, n_known = split_new_task(ingested.records, existing_articles)
+        quarantine = ingested.quarantine + q_known
+        cleaned = clean_task(records)
+        new_articles = cleaned.assign(run_id=run_id)[ARTICLES.columns]
+        new_claims = claims_task(cleaned, cfg)
+        claims = merge_claims_task(existing_claims, new_claims)
+        X, n_embedded = embed_task(claims[CLAIMS.c.embed_text].tolist(), cfg.embed, db)
+        fit = cluster_task(X, cfg.cluster)
+        result = assemble_task(claims, X, fit, cfg)
+        timeseries = track_task(result.claims, cfg)
+        store_task(db, run_id, new_articles, result, timeseries, quarantine)
+        counts = {
+            "n_input_records": ingested.n_read,
+            "n_new_articles": len(new_articles),
+            "n_articles": len(existing_articles) + len(new_articles),
+            "n_claims": len(result.claims),
+            "n_narratives": len(result.narratives),
+            "n_themes": len(result.themes),
+            "n_unassigned": int(result.claims[CLAIMS.c.narrative_id].isna().sum()),
+            "n_undated": int(result.claims[CLAIMS.c.published_at].isna().sum()),
+            "n_quarantined": len(quarantine),
+            "n_embedded": n_embedded,
+        }
+        finish_run_task(db, run_id, "succeeded", counts)
+        export_task(db, tables_dir)
+        report_path = report_task(db, report)
+    except BaseException as err:
+        finish_run_task(db, run_id, "failed", error=f"{type(err).__name__}: {err}"[:2000])
+        raise
+    return {"run_id": run_id, "db": str(db), "tables_dir": str(tables_dir), "report": str(report_path),
+            "n_duplicates_skipped": ingested.n_duplicates + n_known, **counts}

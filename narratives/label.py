@@ -1,0 +1,119 @@
+"""Labels for narratives and themes: class-based TF-IDF keywords, representative claims (centrality + MMR)
+and a short readable label."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+EXTRA_STOP = {"said", "says", "told", "according", "also", "would", "could", "one", "two", "year", "years", "new"}
+STOP_WORDS = sorted(ENGLISH_STOP_WORDS | EXTRA_STOP)
+
+
+def class_tfidf_keywords(docs: list[str], labels: np.ndarray, n_keywords: int) -> dict[int, list[str]]:
+    """Top terms per class by class-based TF-IDF (BERTopic's c-TF-IDF): tf within the class, idf over classes.
+
+    ``labels`` may contain -1 (unassigned): it counts as a class for the idf but gets no keywords.
+    """
+    labels = np.asarray(labels)
+    classes = sorted(set(labels.tolist()))
+    if not docs or not classes:
+        return {}
+    joined = [" ".join(d for d, l in zip(docs, labels) if l == c) for c in classes]
+    vec = CountVectorizer(stop_words=STOP_WORDS, ngram_range=(1, 2), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b", lowercase=True)
+    try:
+        counts = vec.fit_transform(joined).toarray().astype(np.float64)
+    except ValueError:  # empty vocabulary
+        return {c: [] for c in classes if c >= 0}
+    terms = np.array(vec.get_feature_names_out())
+    words_per_class = counts.sum(axis=1, keepdims=True)
+    words_per_class[words_per_class == 0] = 1.0
+    tf = counts / words_per_class
+    avg_words = counts.sum() / max(len(classes), 1)
+    idf = np.log(1.0 + avg_words / np.maximum(counts.sum(axis=0), 1.0))
+    scores = tf * idf
+    out: dict[int, list[str]] = {}
+    for row, c in enumerate(classes):
+        if c < 0:
+            continue
+        order = np.argsort(-scores[row], kind="stable")
+        picked: list[str] = []
+        for t in terms[order]:
+            if scores[row][vec.vocabulary_[t]] <= 0:
+                break
+            if any(t in p.split() or p in t.split() for p in picked if " " in t or " " in p):
+                continue  # skip an n-gram that repeats a picked word
+            picked.append(str(t))
+            if len(picked) == n_keywords:
+                break
+        out[c] = picked
+    return out
+
+
+def mmr_select(X: np.ndarray, centroid: np.ndarray, k: int, diversity: float, texts: list[str] | None = None) -> list[int]:
+    """Indices (into X) of up to k rows: most central first, then Maximal Marginal Relevance for diversity."""
+    if len(X) == 0:
+        return []
+    rel = X @ centroid
+    chosen: list[int] = []
+    seen_text: set[str] = set()
+    cand = list(np.argsort(-rel, kind="stable"))
+    lam = 1.0 - diversity
+    while cand and len(chosen) < k:
+        if not chosen:
+            best = cand[0]
+        else:
+            S = X[cand] @ X[chosen].T
+            score = lam * rel[cand] - (1 - lam) * S.max(axis=1)
+            best = cand[int(np.argmax(score))]
+        cand.remove(best)
+        key = texts[best].strip().lower() if texts else None
+        if key is not None and key in seen_text:
+            continue
+        if key is not None:
+            seen_text.add(key)
+        chosen.append(int(best))
+    return chosen
+
+
+def short_label(text: str, max_words: int = 12) -> str:
+    """A readable label from a claim: first clause-ish span of at most ``max_words`` words."""
+    s = re.sub(r"\s+", " ", text).strip().rstrip(".")
+    words = s.split()
+    if len(words) <= max_words:
+        return s
+    cut = " ".join(words[:max_words])
+    m = re.match(r"(.{25,}?)[,;:–—-]\s", cut)
+    return (m.group(1) if m else cut).rstrip(",;:") + "…"
+
+
+@dataclass(frozen=True)
+class NarrativeLabel:
+    keywords: list[str]
+    representative_idx: list[int]  # indices into the claims
+    label: str
+
+
+def label_narratives(
+    docs: list[str], X: np.ndarray, labels: np.ndarray, centroids: np.ndarray,
+    n_keywords: int = 8, n_representatives: int = 3, diversity: float = 0.5,
+) -> dict[int, NarrativeLabel]:
+    """Keywords, representative claim indices and a label for every cluster id >= 0."""
+    labels = np.asarray(labels)
+    kw = class_tfidf_keywords(docs, labels, n_keywords)
+    out: dict[int, NarrativeLabel] = {}
+    for c in range(len(centroids)):
+        idx = np.flatnonzero(labels == c)
+        members = [docs[i] for i in idx]
+        local = mmr_select(X[idx], centroids[c], n_representatives, diversity, members)
+        reps = [int(idx[i]) for i in local]
+        label = short_label(docs[reps[0]]) if reps else ", ".join(kw.get(c, [])[:4])
+        out[c] = NarrativeLabel(keywords=kw.get(c, []), representative_idx=reps, label=label)
+    return out
+
+
+def theme_keywords(docs: list[str], theme_of_claim: np.ndarray, n_keywords: int) -> dict[int, list[str]]:
+    return class_tfidf_keywords(docs, theme_of_claim, n_keywords)

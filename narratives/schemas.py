@@ -1,0 +1,238 @@
+"""Declared schemas of every table the pipeline reads or writes.
+
+One place names every column: code refers to ``CLAIMS.c.narrative_id`` rather than a loose string, so a
+typo fails at once. Tables only grow: a new column is appended here and ``store`` adds it to existing
+databases with ``ALTER TABLE ... ADD COLUMN``. ``SCHEMA_VERSION`` is written to every ``runs`` row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pyarrow as pa
+
+from narratives.errors import SchemaError
+
+SCHEMA_VERSION = 1
+
+TS = pa.timestamp("us")  # naive UTC
+
+
+class _Cols:
+    """Attribute access to declared column names; unknown names raise instead of passing silently."""
+
+    def __init__(self, table: str, names: list[str]):
+        object.__setattr__(self, "_table", table)
+        object.__setattr__(self, "_names", tuple(names))
+
+    def __getattr__(self, name: str) -> str:
+        if name in self._names:
+            return name
+        raise AttributeError(f"table {self._table!r} declares no column {name!r}")
+
+    def __setattr__(self, name, value):  # pragma: no cover - guard
+        raise AttributeError("column names are read-only")
+
+
+@dataclass(frozen=True)
+class TableDef:
+    name: str
+    schema: pa.Schema
+    key: tuple[str, ...]
+    grain: str
+    doc: str
+    column_docs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def c(self) -> _Cols:
+        return _Cols(self.name, self.schema.names)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema.names)
+
+
+def _table(name: str, key: tuple[str, ...], grain: str, doc: str, cols: list[tuple[str, pa.DataType, bool, str]]) -> TableDef:
+    schema = pa.schema([pa.field(n, t, nullable=nullable) for n, t, nullable, _ in cols])
+    schema = schema.with_metadata({b"table": name.encode(), b"schema_version": str(SCHEMA_VERSION).encode()})
+    return TableDef(name, schema, key, grain, doc, {n: d for n, _, _, d in cols})
+
+
+STR, I64, I32, F64, BOOL = pa.string(), pa.int64(), pa.int32(), pa.float64(), pa.bool_()
+STR_LIST = pa.list_(pa.string())
+
+ARTICLES = _table(
+    "articles", ("article_id",), "one row per accepted article (or per claim record with ingest.unit=claim)",
+    "Accepted input records after cleaning.",
+    [
+        ("article_id", STR, False, "Record id from the input (`id` field) or derived from the raw page's file name."),
+        ("url", STR, True, "Link to the original page, when known."),
+        ("outlet", STR, True, "Publishing outlet (canonical name); NULL when it could not be inferred."),
+        ("published_at", TS, True, "Publication time (UTC, naive); NULL = undated, excluded from time series."),
+        ("title", STR, True, "Headline."),
+        ("text", STR, False, "Raw text as delivered by the scraper."),
+        ("clean_text", STR, False, "Body text with page cruft (navigation, ads, related headlines) removed."),
+        ("source", STR, False, "Where the record came from: file name and line/row number."),
+        ("content_hash", STR, False, "SHA-256 prefix of title+text; the same id with another hash is quarantined."),
+        ("run_id", STR, False, "Run that first ingested the record."),
+    ],
+)
+
+CLAIMS = _table(
+    "claims", ("claim_id",), "one row per claim sentence",
+    "Claim sentences extracted from articles, with their narrative assignment.",
+    [
+        ("claim_id", STR, False, "Stable id: hash of article_id, sentence position and text."),
+        ("article_id", STR, False, "Article the claim comes from (-> articles.article_id)."),
+        ("sentence_index", I32, False, "Position of the sentence in the cleaned article body (0-based)."),
+        ("text", STR, False, "The claim sentence as written."),
+        ("embed_text", STR, False, "Text that was embedded (attribution such as 'X said' removed when configured)."),
+        ("speaker", STR, True, "Person or body the claim is attributed to; NULL when unattributed."),
+        ("is_quote", BOOL, False, "True when the claim is (or contains) a direct quotation."),
+        ("outlet", STR, True, "Outlet of the article."),
+        ("published_at", TS, True, "Publication time of the article; NULL = undated."),
+        ("narrative_id", I64, True, "Narrative (recurring claim) it belongs to; NULL = unassigned."),
+        ("theme_id", I64, True, "Broader theme of its narrative; NULL when unassigned."),
+        ("membership", F64, True, "Cosine similarity of the claim to its narrative centroid; NULL when unassigned."),
+        ("source", STR, False, "Where the article came from (file name and line/row)."),
+    ],
+)
+
+NARRATIVES = _table(
+    "narratives", ("narrative_id",), "one row per narrative",
+    "Recurring claims found by clustering, with labels and extent.",
+    [
+        ("narrative_id", I64, False, "Narrative id (1 = largest in the run that created it)."),
+        ("theme_id", I64, True, "Theme grouping this narrative with related ones (-> themes.theme_id)."),
+        ("label", STR, False, "Short readable label (the most central claim, shortened)."),
+        ("keywords", STR_LIST, False, "Top class-based TF-IDF terms, best first."),
+        ("size", I64, False, "Number of claims assigned."),
+        ("n_articles", I64, False, "Distinct articles carrying it."),
+        ("n_outlets", I64, False, "Distinct outlets carrying it."),
+        ("first_seen", TS, True, "Earliest dated claim; NULL when all its claims are undated."),
+        ("last_seen", TS, True, "Latest dated claim."),
+        ("representative_claim_ids", STR_LIST, False, "Claims chosen by centrality with diversity (MMR), best first."),
+        ("representative_claims", STR_LIST, False, "Texts of those claims."),
+    ],
+)
+
+THEMES = _table(
+    "themes", ("theme_id",), "one row per theme",
+    "Broader narratives: groups of narratives whose centroids are close (average-linkage on cosine distance).",
+    [
+        ("theme_id", I64, False, "Theme id."),
+        ("label", STR, False, "Label of its largest narrative."),
+        ("keywords", STR_LIST, False, "Class-based TF-IDF terms of the theme's claims."),
+        ("n_narratives", I64, False, "Narratives in the theme."),
+        ("size", I64, False, "Claims in the theme."),
+    ],
+)
+
+NARRATIVE_TIMESERIES = _table(
+    "narrative_timeseries", ("narrative_id", "grain", "period_start", "outlet"),
+    "narrative x grain x period x outlet (outlet NULL = all outlets)",
+    "Volume of each narrative per period, overall and per outlet. Undated claims are excluded.",
+    [
+        ("narrative_id", I64, False, "Narrative."),
+        ("grain", STR, False, "'day', 'week' (ISO, starting Monday) or 'month'."),
+        ("period_start", TS, False, "First day of the period."),
+        ("outlet", STR, True, "Outlet; NULL = all outlets together."),
+        ("n_claims", I64, False, "Claims of the narrative in the period (and outlet)."),
+        ("n_articles", I64, False, "Distinct articles carrying it."),
+        ("n_outlets", I64, False, "Distinct outlets carrying it (1 on outlet rows)."),
+        ("share", F64, False, "n_claims / all dated claims in the same period and outlet scope."),
+    ],
+)
+
+RUNS = _table(
+    "runs", ("run_id",), "one row per run attempt",
+    "Every run attempt, its status and counts.",
+    [
+        ("run_id", STR, False, "Run id (UTC time + random suffix)."),
+        ("started_at", TS, False, "Start (UTC)."),
+        ("finished_at", TS, True, "End (UTC); NULL while running or when killed."),
+        ("status", STR, False, "'running', 'succeeded' or 'failed'."),
+        ("config_hash", STR, False, "Hash of the full configuration."),
+        ("schema_version", I32, False, "Schema version of the tables written."),
+        ("input", STR, True, "Input path of the run."),
+        ("n_input_records", I64, True, "Records read from the input."),
+        ("n_new_articles", I64, True, "Articles added by this run."),
+        ("n_articles", I64, True, "Articles in the database after the run."),
+        ("n_claims", I64, True, "Claims in the database after the run."),
+        ("n_narratives", I64, True, "Narratives after the run."),
+        ("n_themes", I64, True, "Themes after the run."),
+        ("n_unassigned", I64, True, "Claims with narrative_id NULL."),
+        ("n_undated", I64, True, "Claims without a trustworthy date (excluded from time series)."),
+        ("n_quarantined", I64, True, "Records quarantined by this run."),
+        ("n_embedded", I64, True, "Texts embedded by this run (not found in the embedding cache)."),
+        ("error", STR, True, "Error message of a failed run."),
+    ],
+)
+
+QUARANTINE = _table(
+    "quarantine", ("run_id", "source", "record_ref"), "one row per rejected record",
+    "Rejected input records with the exact reason and the raw record; nothing is silently dropped.",
+    [
+        ("run_id", STR, False, "Run that rejected it."),
+        ("source", STR, False, "Input file."),
+        ("record_ref", STR, False, "Line, row or file name inside the source."),
+        ("reason", STR, False, "Why it was rejected, naming the field and the fix."),
+        ("raw", STR, True, "The raw record (truncated to 10,000 characters)."),
+    ],
+)
+
+EMBEDDING_CACHE = _table(
+    "embedding_cache", ("model", "text_hash"), "one row per (model, text)",
+    "Internal: embeddings by model and text hash, so no text is embedded twice across runs.",
+    [
+        ("model", STR, False, "Model identifier."),
+        ("text_hash", STR, False, "SHA-256 prefix of the embedded text."),
+        ("embedding", pa.list_(pa.float32()), False, "Embedding vector."),
+    ],
+)
+
+ALL_TABLES: dict[str, TableDef] = {
+    t.name: t
+    for t in (ARTICLES, CLAIMS, NARRATIVES, THEMES, NARRATIVE_TIMESERIES, RUNS, QUARANTINE, EMBEDDING_CACHE)
+}
+EXPORTED_TABLES = [n for n in ALL_TABLES if n != EMBEDDING_CACHE.name]
+
+
+def empty_frame(table: TableDef) -> pd.DataFrame:
+    """An empty DataFrame with the table's columns (for stages that produce nothing)."""
+    return table.schema.empty_table().to_pandas()
+
+
+def to_arrow(table: TableDef, df: pd.DataFrame) -> pa.Table:
+    """Convert ``df`` to the declared schema or raise :class:`SchemaError` naming the problem.
+
+    Missing or extra columns, values that do not convert, and NULLs in non-nullable columns all fail:
+    a run never writes an off-schema table.
+    """
+    missing = [c for c in table.columns if c not in df.columns]
+    extra = [c for c in df.columns if c not in table.columns]
+    if missing or extra:
+        raise SchemaError(
+            f"table {table.name!r} does not match its schema v{SCHEMA_VERSION}: "
+            f"missing columns {missing}, undeclared columns {extra} (declare new columns in narratives/schemas.py)"
+        )
+    try:
+        out = pa.Table.from_pandas(df[table.columns], schema=table.schema, preserve_index=False, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as err:
+        raise SchemaError(f"table {table.name!r}: values do not fit the declared types: {err}") from None
+    for f in table.schema:
+        if not f.nullable and out.column(f.name).null_count:
+            raise SchemaError(
+                f"table {table.name!r}: column {f.name!r} is declared NOT NULL but has "
+                f"{out.column(f.name).null_count} NULL value(s)"
+            )
+    return out
+
+
+def check_arrow(table: TableDef, tbl: pa.Table) -> None:
+    """Raise :class:`SchemaError` unless ``tbl`` has exactly the declared columns and types."""
+    got = [(f.name, f.type) for f in tbl.schema]
+    want = [(f.name, f.type) for f in table.schema]
+    if got != want:
+        raise SchemaError(f"table {table.name!r} is off-schema: got {got}, declared {want}")

@@ -1,0 +1,217 @@
+"""DuckDB storage: declared tables, atomic writes, the runs log, the embedding cache and Parquet export.
+
+A run's results are written in ONE transaction (all tables or none); Parquet files are written to a temporary
+name and renamed into place. Existing databases gain newly declared columns with ``ALTER TABLE ADD COLUMN``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from narratives.errors import NarrativesError
+from narratives.schemas import (
+    ALL_TABLES, ARTICLES, CLAIMS, EMBEDDING_CACHE, EXPORTED_TABLES, NARRATIVE_TIMESERIES, NARRATIVES, QUARANTINE,
+    RUNS, SCHEMA_VERSION, THEMES, TableDef, check_arrow, to_arrow,
+)
+
+_DUCK_TYPES = {
+    pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.int32(): "INTEGER", pa.float64(): "DOUBLE",
+    pa.float32(): "FLOAT", pa.bool_(): "BOOLEAN", pa.timestamp("us"): "TIMESTAMP", pa.date32(): "DATE",
+    pa.list_(pa.string()): "VARCHAR[]", pa.list_(pa.float32()): "FLOAT[]",
+}
+# Tables a run replaces as a whole (derived from all claims); the others are appended to.
+REPLACED = (CLAIMS, NARRATIVES, THEMES, NARRATIVE_TIMESERIES)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def new_run_id() -> str:
+    return utcnow().strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def _ddl(table: TableDef) -> str:
+    cols = []
+    for f in table.schema:
+        cols.append(f'"{f.name}" {_DUCK_TYPES[f.type]}' + ("" if f.nullable else " NOT NULL"))
+    return f'CREATE TABLE IF NOT EXISTS "{table.name}" ({", ".join(cols)})'
+
+
+@contextmanager
+def connect(db_path: str | Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    p = Path(db_path)
+    if read_only and not p.exists():
+        raise NarrativesError(f"database {str(p)!r} does not exist; run `narratives run INPUT --db {p}` first")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(p), read_only=read_only)
+    except duckdb.IOException as err:
+        raise NarrativesError(
+            f"database {str(p)!r} cannot be opened ({str(err).splitlines()[0]}); "
+            "another narratives run may hold it - wait for it to finish"
+        ) from None
+    try:
+        if not read_only:
+            ensure_schema(con)
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create missing tables; add columns declared since the table was created (tables only grow)."""
+    for table in ALL_TABLES.values():
+        con.execute(_ddl(table))
+        have = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table.name]).fetchall()}
+        for f in table.schema:
+            if f.name not in have:
+                con.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{f.name}" {_DUCK_TYPES[f.type]}')
+
+
+def read_table(con: duckdb.DuckDBPyConnection, table: TableDef) -> pd.DataFrame:
+    cols = ", ".join(f'"{c}"' for c in table.columns)
+    return con.execute(f'SELECT {cols} FROM "{table.name}"').fetch_arrow_table().to_pandas()
+
+
+def read_tables(db_path: str | Path, names: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+    """The exported tables as DataFrames (for reports and tests)."""
+    with connect(db_path, read_only=True) as con:
+        return {n: read_table(con, ALL_TABLES[n]) for n in (names or EXPORTED_TABLES)}
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: TableDef, tbl: pa.Table) -> None:
+    check_arrow(table, tbl)
+    con.register("_incoming", tbl)
+    try:
+        cols = ", ".join(f'"{c}"' for c in table.columns)
+        con.execute(f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM _incoming')
+    finally:
+        con.unregister("_incoming")
+
+
+# ---- runs -----------------------------------------------------------------------------------------------
+
+def start_run(db_path: str | Path, run_id: str, config_hash: str, input_path: str | None) -> None:
+    row = {c: None for c in RUNS.columns}
+    row.update(run_id=run_id, started_at=utcnow(), status="running", config_hash=config_hash,
+               schema_version=SCHEMA_VERSION, input=input_path)
+    tbl = to_arrow(RUNS, pd.DataFrame([row]))
+    with connect(db_path) as con:
+        _insert(con, RUNS, tbl)
+
+
+def finish_run(db_path: str | Path, run_id: str, status: str, counts: dict | None = None, error: str | None = None) -> None:
+    values = {"status": status, "finished_at": utcnow(), "error": error}
+    for k, v in (counts or {}).items():
+        if k not in RUNS.columns:
+            raise NarrativesError(f"runs has no column {k!r}")
+        values[k] = None if v is None else int(v)
+    sets = ", ".join(f'"{k}" = ?' for k in values)
+    with connect(db_path) as con:
+        con.execute(f'UPDATE "{RUNS.name}" SET {sets} WHERE run_id = ?', [*values.values(), run_id])
+
+
+# ---- state for a run ------------------------------------------------------------------------------------
+
+def load_state(db_path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Articles and claims already in the database (empty frames for a new database)."""
+    if not Path(db_path).exists():
+        return ARTICLES.schema.empty_table().to_pandas(), CLAIMS.schema.empty_table().to_pandas()
+    with connect(db_path) as con:
+        return read_table(con, ARTICLES), read_table(con, CLAIMS)
+
+
+class DuckDBEmbeddingCache:
+    """Embeddings by (model, text hash) in the project's own database."""
+
+    def __init__(self, db_path: str | Path):
+        self.db_path = db_path
+
+    def get(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        if not hashes or not Path(self.db_path).exists():
+            return {}
+        with connect(self.db_path) as con:
+            con.register("_want", pa.table({"text_hash": pa.array(list(set(hashes)), pa.string())}))
+            rows = con.execute(
+                f'SELECT c.text_hash, c.embedding FROM "{EMBEDDING_CACHE.name}" c JOIN _want USING (text_hash) '
+                "WHERE c.model = ?", [model]).fetch_arrow_table()
+        out = {}
+        emb = rows.column("embedding").combine_chunks()
+        if len(rows):
+            flat = emb.flatten().to_numpy(zero_copy_only=False).astype(np.float32)
+            mat = flat.reshape(len(rows), -1)
+            out = dict(zip(rows.column("text_hash").to_pylist(), mat))
+        return out
+
+    def put(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
+        if not len(hashes):
+            return
+        vecs = np.asarray(vectors, dtype=np.float32)
+        tbl = pa.table({
+            "model": pa.array([model] * len(hashes), pa.string()),
+            "text_hash": pa.array(list(hashes), pa.string()),
+            "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vecs.ravel()), vecs.shape[1]).cast(pa.list_(pa.float32())),
+        })
+        with connect(self.db_path) as con:
+            con.register("_new", tbl)
+            con.execute(
+                f'INSERT INTO "{EMBEDDING_CACHE.name}" SELECT n.* FROM _new n ANTI JOIN "{EMBEDDING_CACHE.name}" c '
+                "ON c.model = n.model AND c.text_hash = n.text_hash")
+
+
+# ---- results --------------------------------------------------------------------------------------------
+
+def commit_results(db_path: str | Path, run_id: str, new_articles: pd.DataFrame, claims: pd.DataFrame,
+                   narratives: pd.DataFrame, themes: pd.DataFrame, timeseries: pd.DataFrame,
+                   quarantine: list[dict]) -> None:
+    """Write a run's results in one transaction: new articles and quarantine rows are appended; claims,
+    narratives, themes and time series are replaced. Every table is validated against its schema first,
+    so an off-schema table fails the run before anything is written."""
+    q = pd.DataFrame(quarantine, columns=["source", "record_ref", "reason", "raw"]).assign(run_id=run_id)
+    arrow = {
+        ARTICLES.name: to_arrow(ARTICLES, new_articles),
+        QUARANTINE.name: to_arrow(QUARANTINE, q[QUARANTINE.columns]),
+        CLAIMS.name: to_arrow(CLAIMS, claims),
+        NARRATIVES.name: to_arrow(NARRATIVES, narratives),
+        THEMES.name: to_arrow(THEMES, themes),
+        NARRATIVE_TIMESERIES.name: to_arrow(NARRATIVE_TIMESERIES, timeseries),
+    }
+    with connect(db_path) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table in REPLACED:
+                con.execute(f'DELETE FROM "{table.name}"')
+            for name, tbl in arrow.items():
+                _insert(con, ALL_TABLES[name], tbl)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+
+
+def export_parquet(db_path: str | Path, tables_dir: str | Path) -> list[Path]:
+    """Export every output table to ``tables_dir/<table>.parquet`` (each written to a temp file, then renamed)."""
+    out_dir = Path(tables_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with connect(db_path, read_only=True) as con:
+        for name in EXPORTED_TABLES:
+            final = out_dir / f"{name}.parquet"
+            tmp = out_dir / f".{name}.parquet.tmp"
+            cols = ", ".join(f'"{c}"' for c in ALL_TABLES[name].columns)
+            con.execute(f"COPY (SELECT {cols} FROM \"{name}\") TO '{tmp.as_posix()}' (FORMAT PARQUET)")
+            os.replace(tmp, final)
+            written.append(final)
+    return written

@@ -1,0 +1,79 @@
+"""Track narratives over time and outlets: counts per narrative x period x outlet, and each narrative's extent."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from narratives.schemas import CLAIMS, NARRATIVE_TIMESERIES
+
+C = CLAIMS.c
+T = NARRATIVE_TIMESERIES.c
+
+
+def period_start(ts: pd.Series, grain: str) -> pd.Series:
+    """First day of the period containing each timestamp: day, ISO week (Monday) or month."""
+    day = ts.dt.normalize()
+    if grain == "day":
+        return day
+    if grain == "week":
+        return day - pd.to_timedelta(day.dt.weekday, unit="D")
+    if grain == "month":
+        return day - pd.to_timedelta(day.dt.day - 1, unit="D")
+    raise ValueError(f"grain={grain!r} must be one of 'day', 'week', 'month'")
+
+
+def _counts(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return df.groupby(keys, dropna=False, sort=True).agg(
+        n_claims=(C.claim_id, "size"),
+        n_articles=(C.article_id, "nunique"),
+        n_outlets=(C.outlet, "nunique"),
+    ).reset_index()
+
+
+def narrative_timeseries(claims: pd.DataFrame, grains: list[str]) -> pd.DataFrame:
+    """Rows of ``narrative_timeseries``: per grain, per period, for all outlets (outlet NULL) and each outlet.
+
+    ``share`` divides by all dated claims (assigned or not) in the same period and outlet scope, so a change in
+    scraping volume does not look like growth. Undated claims are excluded.
+    """
+    dated = claims[claims[C.published_at].notna()].copy()
+    frames = []
+    for grain in grains:
+        if dated.empty:
+            break
+        d = dated.assign(**{T.period_start: period_start(dated[C.published_at], grain)})
+        d[C.outlet] = d[C.outlet].fillna("(unknown)")
+        assigned = d[d[C.narrative_id].notna()]
+        if assigned.empty:
+            continue
+        # all outlets together
+        tot_all = d.groupby(T.period_start).size().rename("total")
+        a = _counts(assigned, [C.narrative_id, T.period_start]).join(tot_all, on=T.period_start)
+        a[T.outlet] = None
+        # per outlet
+        tot_out = d.groupby([T.period_start, C.outlet]).size().rename("total")
+        b = _counts(assigned, [C.narrative_id, T.period_start, C.outlet]).join(tot_out, on=[T.period_start, C.outlet])
+        b[T.n_outlets] = 1
+        both = pd.concat([a, b], ignore_index=True)
+        both[T.share] = both["n_claims"] / both.pop("total")
+        both[T.grain] = grain
+        frames.append(both)
+    if not frames:
+        return NARRATIVE_TIMESERIES.schema.empty_table().to_pandas()
+    out = pd.concat(frames, ignore_index=True)
+    out[T.narrative_id] = out[T.narrative_id].astype("int64")
+    out = out.sort_values([T.grain, T.narrative_id, T.period_start, T.outlet], na_position="first", kind="stable")
+    return out[NARRATIVE_TIMESERIES.columns].reset_index(drop=True)
+
+
+def narrative_extent(claims: pd.DataFrame) -> pd.DataFrame:
+    """size, n_articles, n_outlets, first_seen, last_seen per assigned narrative_id."""
+    assigned = claims[claims[C.narrative_id].notna()]
+    g = assigned.groupby(C.narrative_id)
+    return pd.DataFrame({
+        "size": g.size(),
+        "n_articles": g[C.article_id].nunique(),
+        "n_outlets": g[C.outlet].nunique(),
+        "first_seen": g[C.published_at].min(),
+        "last_seen": g[C.published_at].max(),
+    })
