@@ -3,8 +3,8 @@
 Parameters that depend on the number of claims N follow one documented rule (``auto_params``):
 
 * ``n_neighbors      = clip(round(sqrt(N) / 2), 10, 50)``  - local structure grows slowly with N
-* ``min_cluster_size = clip(round(sqrt(N) / 4), 4, 60)``    - a narrative must recur; larger corpora need more
-* ``min_samples      = max(2, min_cluster_size // 3)``      - lower than min_cluster_size to keep fewer outliers
+* ``min_cluster_size = clip(round(sqrt(N) / 2), 5, 100)``   - a narrative must recur; larger corpora need more
+* ``min_samples      = max(2, min_cluster_size // 4)``      - well below min_cluster_size to keep fewer outliers
 
 Explicit values in the config override the rule. HDBSCAN's outliers are then reassigned to the nearest
 narrative centroid (cosine, original embedding space) when the similarity is at least
@@ -44,8 +44,8 @@ def auto_params(n: int, cfg: ClusterConfig) -> ClusterParams:
     """The N-dependent defaults (see module doc); explicit config values win."""
     root = math.sqrt(max(n, 1))
     nn = cfg.n_neighbors or int(np.clip(round(root / 2), 10, 50))
-    mcs = cfg.min_cluster_size or int(np.clip(round(root / 4), 4, 60))
-    ms = cfg.min_samples or max(2, mcs // 3)
+    mcs = cfg.min_cluster_size or int(np.clip(round(root / 2), 5, 100))
+    ms = cfg.min_samples or max(2, mcs // 4)
     nn = max(2, min(nn, n - 1)) if n > 2 else 2
     return ClusterParams(n_neighbors=nn, min_cluster_size=mcs, min_samples=ms)
 

@@ -213,10 +213,10 @@ _SLOTS = {
     "month": "January February March April May June July August September October November December".split(),
     "ord": "second third fourth fifth sixth seventh eighth ninth tenth".split(),
 }
-_NUMS = {"n1": (2, 9), "n2": (11, 95), "n3": (120, 980), "n4": (1200, 48000), "pct": (2, 38), "hi": (61, 97), "n30": (31, 41),
+_NUMS = {"n1": (2, 9), "n2": (11, 95), "n3": (120, 980), "n4": (1200, 48000), "pct": (2, 38), "hi": (61, 97), "n30": (31, 41), "cold": (6, 38),
          "year": (1936, 2010)}
 _BACKGROUND = [
-    "Temperatures in {rcity} {dropped|plunged|fell} to minus {n2} degrees Celsius on {wd}, and forecasters expect the {cold spell|frost} to {last until the weekend|ease next week}",
+    "Temperatures in {rcity} {dropped|plunged|fell} to minus {cold} degrees Celsius on {wd}, and forecasters expect the {cold spell|frost} to {last until the weekend|ease next week}",
     "{Heavy snowfall|Freezing rain|A powerful storm|Strong winds} in {rcity} {left {n3} households without power|closed {n2} schools|disrupted bus services|brought down dozens of trees} on {wd} {night|morning}",
     "A thick fog over {city} {delayed|grounded} {n2} flights at the local airport on {wd} morning, {airport officials said|stranding hundreds of passengers}",
     "The summer heat wave pushed temperatures in {city} to {n30} degrees, the highest reading for {month} since {year}",
@@ -359,17 +359,17 @@ def _planted(nar: tuple, sp: tuple, curly: bool, rng: random.Random) -> str:
             return s
 
 
-def _background(rng: random.Random) -> str:
-    """One everyday news sentence; sometimes a digest-style pair of unrelated items joined in one sentence."""
+def _background(rng: random.Random, max_words: int = 40) -> str:
+    """One everyday news sentence; often a digest-style pair of unrelated items joined in one sentence."""
     while True:
         i = rng.randrange(len(_BACKGROUND))
         s = _expand(_BACKGROUND[i], rng)
-        if rng.random() < 0.35:
+        if rng.random() < 0.5:
             j = rng.randrange(len(_BACKGROUND))
             if j != i and not _BACKGROUND[j].startswith("{"):
                 s += rng.choice([", while ", " and "]) + _expand(_BACKGROUND[j][0].lower() + _BACKGROUND[j][1:], rng)
         s += "."
-        if 8 <= _nwords(s) <= 40:
+        if 8 <= _nwords(s) <= max_words:
             return s
 
 
@@ -440,8 +440,8 @@ def _build(seed: int, n_articles: int, n_days: int, start: str) -> tuple[list[di
             seen.add(s)
             planted.append((s, j))
         bgs, n_bg = [], rng.randint(3, 8)
-        while len(bgs) < n_bg:
-            b = _background(rng)
+        while len(bgs) < n_bg:  # the first one is the lede and may get a dateline
+            b = _background(rng, 40 - (_nwords(dateline) if not bgs else 0))
             if b not in seen:
                 seen.add(b)
                 bgs.append((b, None))

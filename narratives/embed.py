@@ -80,7 +80,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def dim(self) -> int:
-        return int(self._load().get_sentence_embedding_dimension())
+        return int(self._load().get_embedding_dimension() if hasattr(self._load(), "get_embedding_dimension") else self._load().get_sentence_embedding_dimension())
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         st = self._load()

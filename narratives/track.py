@@ -16,7 +16,7 @@ def period_start(ts: pd.Series, grain: str) -> pd.Series:
     if grain == "day":
         return day
     if grain == "week":
-        return day - pd.to_timedelta(day.dt.weekday, unit="D")
+        return day - pd.to_timedelta(day.dt.day_of_week, unit="D")
     if grain == "month":
         return day - pd.to_timedelta(day.dt.day - 1, unit="D")
     raise ValueError(f"grain={grain!r} must be one of 'day', 'week', 'month'")

@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+
+from narratives.cluster import NarrativeClusterer, auto_params, group_themes
+from narratives.config import ClusterConfig
+from narratives.label import class_tfidf_keywords, mmr_select, short_label
+
+
+def blobs(n_per=60, k=5, dim=32, seed=0, spread=0.05):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(k, dim))
+    X = np.concatenate([c + spread * rng.normal(size=(n_per, dim)) * np.linalg.norm(c) for c in centers])
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    return X.astype(np.float32), np.repeat(np.arange(k), n_per)
+
+
+def test_auto_params_rule():
+    cfg = ClusterConfig()
+    assert auto_params(500, cfg).min_cluster_size == 11
+    assert auto_params(3100, cfg).min_cluster_size == 28
+    assert auto_params(100_000, cfg).min_cluster_size == 100
+    assert auto_params(100, cfg).min_cluster_size == 5
+    assert auto_params(3100, cfg).min_samples == 7
+    assert auto_params(100_000, cfg).n_neighbors == 50
+    assert auto_params(3100, ClusterConfig(min_cluster_size=9)).min_cluster_size == 9
+
+
+def test_group_themes():
+    C = np.array([[1, 0, 0], [0.95, 0.31, 0], [0, 1, 0], [0, 0, 1.0]])
+    C /= np.linalg.norm(C, axis=1, keepdims=True)
+    themes = group_themes(C, np.array([10, 5, 3, 1]), threshold=0.2)
+    assert themes[0] == themes[1] and len(set(themes.tolist())) == 3 and themes[0] == 0
+
+
+def test_tiny_input_yields_no_narratives():
+    fit = NarrativeClusterer(ClusterConfig()).fit(np.eye(3, 8, dtype=np.float32))
+    assert fit.n_narratives_ == 0 and (fit.labels_ == -1).all()
+
+
+@pytest.mark.slow
+def test_umap_hdbscan_recovers_blobs_and_is_deterministic():
+    from sklearn.metrics import adjusted_rand_score
+
+    X, y = blobs()
+    a = NarrativeClusterer(ClusterConfig(seed=3)).fit(X)
+    b = NarrativeClusterer(ClusterConfig(seed=3)).fit(X)
+    assert a.n_narratives_ == 5
+    assert adjusted_rand_score(y, a.labels_) > 0.95
+    assert np.array_equal(a.labels_, b.labels_)
+    sizes = np.bincount(a.labels_[a.labels_ >= 0])
+    assert list(sizes) == sorted(sizes, reverse=True)  # id order = size order
+    assert np.nanmin(a.membership_) > 0.5
+
+
+def test_class_tfidf_prefers_distinguishing_terms():
+    docs = ["NATO expands toward Russian borders", "NATO bases near Russian borders",
+            "sanctions hurt Europe economy", "sanctions backfire on Europe economy", "random unrelated words"]
+    kw = class_tfidf_keywords(docs, np.array([0, 0, 1, 1, -1]), 3)
+    assert "borders" in kw[0] and "nato" in kw[0]
+    assert "sanctions" in kw[1] and "economy" in kw[1]
+    assert -1 not in kw
+
+
+def test_mmr_picks_central_then_diverse():
+    X = np.array([[1, 0], [0.99, 0.14], [0.8, 0.6], [0.6, 0.8]], dtype=float)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    centroid = np.array([0.97, 0.24]) / np.linalg.norm([0.97, 0.24])
+    picked = mmr_select(X, centroid, 2, diversity=0.7)
+    assert picked[0] == 1 and picked[1] in (2, 3)
+    texts = ["same", "same", "other", "x"]
+    assert len(set(texts[i] for i in mmr_select(X, centroid, 3, 0.0, texts))) == 3
+
+
+def test_short_label():
+    assert short_label("NATO expands east.") == "NATO expands east"
+    long = "The North Atlantic alliance keeps deploying battalions, tanks and air defence systems ever closer to the Russian frontier."
+    lab = short_label(long)
+    assert lab.endswith("…") and len(lab.split()) <= 12

@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from narratives.embed import HashingEmbedder, SentenceTransformerEmbedder, embed_texts, text_hash
+from narratives.errors import ConfigError
+
+
+class DictCache:
+    def __init__(self):
+        self.data = {}
+
+    def get(self, model, hashes):
+        return {h: self.data[(model, h)] for h in hashes if (model, h) in self.data}
+
+    def put(self, model, hashes, vectors):
+        for h, v in zip(hashes, vectors):
+            self.data[(model, h)] = v
+
+
+class CountingEmbedder(HashingEmbedder):
+    def __init__(self):
+        super().__init__(64)
+        self.seen = []
+
+    def encode(self, texts, batch_size=64, progress=False):
+        self.seen.extend(texts)
+        return super().encode(texts, batch_size, progress)
+
+
+def test_hashing_embedder_is_deterministic_and_normalised():
+    e = HashingEmbedder(128)
+    a = e.encode(["NATO expands east", "NATO expands east", "weather is sunny"])
+    assert np.allclose(a[0], a[1])
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0)
+    assert a[0] @ a[1] > a[0] @ a[2]
+
+
+def test_cache_means_no_text_is_embedded_twice():
+    cache, e = DictCache(), CountingEmbedder()
+    X1, n1 = embed_texts(["a claim here", "another claim", "a claim here"], e, cache)
+    assert n1 == 2 and e.seen == ["a claim here", "another claim"]
+    X2, n2 = embed_texts(["another claim", "third claim"], e, cache)
+    assert n2 == 1 and e.seen[-1] == "third claim"
+    assert np.allclose(X2[0], X1[1])
+    assert text_hash("x") != text_hash("y")
+
+
+def test_unloadable_model_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot load a sentence-transformers model"):
+        SentenceTransformerEmbedder(str(tmp_path / "no-model")).encode(["x"])
+
+
+@pytest.mark.slow
+def test_real_minilm_offline():
+    e = SentenceTransformerEmbedder()
+    X = e.encode(["NATO moves its military infrastructure to Russia's borders.",
+                  "The alliance keeps bringing its bases closer to the Russian frontier.",
+                  "The zoo welcomed two snow leopard cubs this spring."])
+    assert X.shape == (3, 384) and X.dtype == np.float32
+    assert np.allclose(np.linalg.norm(X, axis=1), 1.0, atol=1e-5)
+    assert X[0] @ X[1] > 0.5 > X[0] @ X[2]
