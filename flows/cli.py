@@ -55,6 +55,11 @@ def _print_summary(summary: dict, started: float) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from narratives.config import load_config
+    from narratives.ingest import check_input
+
+    check_input(args.input)  # fail fast, before a Prefect server starts
+    load_config(args.config)
     from flows.pipeline import narratives_flow
 
     started = time.time()

@@ -22,7 +22,7 @@ from narratives import report as report_mod
 from narratives import store
 from narratives.cluster import NarrativeClusterer
 from narratives.config import ClusterConfig, Config, EmbedConfig, load_config
-from narratives.embed import embed_texts, make_embedder
+from narratives.embed import count_uncached, embed_texts, make_embedder
 from narratives.schemas import ARTICLES, CLAIMS
 from narratives.track import narrative_timeseries
 
@@ -70,11 +70,16 @@ def merge_claims_task(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame
     name="embed", cache_policy=(INPUTS - "db") + TASK_SOURCE, persist_result=True,
     cache_expiration=timedelta(days=7), retries=1,
 )
-def embed_task(texts: list[str], cfg: EmbedConfig, db: str) -> tuple[np.ndarray, int]:
+def embed_task(texts: list[str], cfg: EmbedConfig, db: str) -> np.ndarray:
     return embed_texts(
         texts, make_embedder(cfg), store.DuckDBEmbeddingCache(db), cfg.batch_size,
         progress=len(texts) > 256, on_progress=_say,
-    )
+    )[0]
+
+
+@task(name="count-uncached", retries=2, retry_delay_seconds=2)
+def count_uncached_task(texts: list[str], cfg: EmbedConfig, db: str) -> int:
+    return count_uncached(texts, cfg.model, store.DuckDBEmbeddingCache(db))
 
 
 @task(name="cluster")
@@ -140,7 +145,9 @@ def narratives_flow(
         new_articles = cleaned.assign(run_id=run_id)[ARTICLES.columns]
         new_claims = claims_task(cleaned, cfg)
         claims = merge_claims_task(existing_claims, new_claims)
-        X, n_embedded = embed_task(claims[CLAIMS.c.embed_text].tolist(), cfg.embed, db)
+        texts = claims[CLAIMS.c.embed_text].tolist()
+        n_embedded = count_uncached_task(texts, cfg.embed, db)
+        X = embed_task(texts, cfg.embed, db)
         fit = cluster_task(X, cfg.cluster)
         result = assemble_task(claims, X, fit, cfg)
         timeseries = track_task(result.claims, cfg)

@@ -221,7 +221,7 @@ _BACKGROUND = [
     "A thick fog over {city} {delayed|grounded} {n2} flights at the local airport on {wd} morning, {airport officials said|stranding hundreds of passengers}",
     "The summer heat wave pushed temperatures in {city} to {n30} degrees, the highest reading for {month} since {year}",
     "Rivers in the {rcity} region rose by up to {n1} meters after a week of rain, and several village roads were closed",
-    "{company} reported a {pct} percent {rise|increase|jump} in {quarterly|annual} revenue, {driven by strong demand for {product}|thanks to new stores in {rcity}}",
+    "{company} said its {quarterly|annual} revenue {rose|grew|jumped} by {pct} percent, {driven by strong demand for {product}|thanks to new stores in {rcity}}",
     "Prices for {product} in {rcity} {rose|fell} by {pct} percent in {month}, according to the regional statistics office",
     "The regional government of {rcity} approved {n2} billion rubles for {road repairs|new kindergartens|public transport|park renovation} next year",
     "{company} plans to hire {n3} {new workers|engineers|seasonal staff} after opening a {second plant|new warehouse|distribution center} near {rcity}",
@@ -249,7 +249,7 @@ _BACKGROUND = [
     "Scientists in {city} have developed a {new method for recycling lithium batteries|cheap sensor for detecting water leaks|frost-resistant variety of wheat} that cuts costs by {pct} percent",
     "Astronomers at an observatory near {rcity} {recorded a bright meteor shower|photographed a passing comet} late on {wd}",
     "Researchers from {city} University {discovered|described} a previously unknown species of {beetle|orchid|freshwater snail|moss} in a remote {valley|wetland|cave system}",
-    "Geologists found the fossil of a {marine reptile|giant fern|early mammal} that lived about {n2} million years ago near {rcity}",
+    "Geologists found the fossil of {a marine reptile|a giant fern|an early mammal} that lived about {n2} million years ago near {rcity}",
     "Doctors at the {rcity} children's hospital performed the region's first {robotic heart surgery|cochlear implant operation} on {wd}",
     "The {city} zoo welcomed {two|three|four} {snow leopard|lynx|red panda|Amur tiger} cubs, which will be shown to visitors in {month}",
     "Volunteers in {city} planted {n3} {trees|lilac bushes|apple saplings} along the city embankment over the weekend",
@@ -266,6 +266,37 @@ _BACKGROUND = [
     "Hotels in {city} reported occupancy of {hi} percent during the {winter|summer} holidays, the highest in {n1} years",
     "Tourist arrivals in {city} rose by {pct} percent in {month}, with most visitors coming for {the historic center|local cuisine|river cruises}",
 ]
+# Organisation x action x circumstance sentences: many independent parts, so no fixed phrase recurs often.
+_INSTITUTIONS = (
+    "The {city} zoo|The {city} public library|A family bakery in {city}|The {rcity} drama theater|A chess club in {city}|The {city} botanical garden|"
+    "The {rcity} tram depot|A small brewery near {rcity}|The {rcity} philharmonic orchestra|The state university in {city}|A dairy farm near {rcity}|"
+    "The {rcity} river port|The {city} planetarium|A ski resort near {rcity}|The {city} history museum|A furniture factory in {rcity}|"
+    "A bookshop chain based in {city}|A dog shelter in {city}|The {rcity} circus|A software startup from {city}|The {city} farmers' market|"
+    "An animation studio in {city}|A village school near {rcity}|A ballet school in {city}|A cheese maker near {rcity}|The {city} swimming pool|"
+    "A fishing cooperative on the {river}|The {city} art gallery|A shipyard in {rcity}|The {city} jazz club|The municipal bus company in {rcity}|"
+    "A robotics club in {city}|A glassworks near {rcity}|The {city} aquarium|A bicycle factory in {rcity}|The {city} conservatory|"
+    "A flower nursery near {city}|The {rcity} puppet theater|The {city} ice rink|A toy manufacturer in {rcity}|A coffee roaster in {city}|"
+    "The {city} science center|The {rcity} printing house|A horse breeding farm near {rcity}")
+_ACTIONS = (
+    "opened a rooftop garden|bought three electric vans|installed a heat pump|repainted its facade in bright yellow|launched evening classes for adults|"
+    "started a podcast about its history|added a playground for children|began selling homemade jam|replaced all its windows|organized a photography contest|"
+    "set up a small museum of its own history|opened a second branch in a former cinema|started a weekly quiz night|planted a hedge of lilac bushes|"
+    "hosted a folk dance evening|digitized its old archive|installed free drinking fountains|began delivering orders by bicycle|"
+    "opened a reading corner for pensioners|commissioned a mural from a young painter|held a fair for local craftsmen|launched a loyalty card|"
+    "hired {n2} seasonal workers|raised wages by {pct} percent|cut its ticket prices for students|adopted a retired police dog|offered free yoga sessions|"
+    "hosted a regional cooking contest|set up beehives on its roof|began composting its kitchen waste|released a calendar with archive photos|"
+    "printed a cookbook of family recipes|installed a new elevator|opened an ice cream kiosk|started a choir for employees|"
+    "sponsored a youth basketball team|unveiled a new logo|launched a night tour with lanterns|ran a free first aid course|"
+    "restored a stained glass window|opened a pottery class|planted {n3} tulip bulbs|held an open day for future employees")
+_CIRCUMSTANCES = (
+    "after a successful crowdfunding campaign|ahead of the busy summer season|despite a shortage of qualified staff|to mark its anniversary|"
+    "following complaints from residents|with help from a local charity|using money left over from last year's budget|at the request of schoolchildren|"
+    "after a visit from a famous travel blogger|as part of a plan to attract young visitors|thanks to a donation from a retired engineer|"
+    "after two years of paperwork|in time for the New Year holidays|to save on electricity bills|after winning a city grant|"
+    "in cooperation with the local university|following a long winter closure|in memory of its first director|to cope with growing demand|"
+    "after a survey of its regular customers|as an experiment that may become permanent|in just {n1} weeks|after residents collected {n3} signatures|"
+    "while its main hall is being renovated|in partnership with a company from {fcity}|on the initiative of its youngest employee")
+_BG_LEADS = "{|||On {wd}, |Earlier this month, |Last week, |In {month}, }"
 _BG_HEADLINES = ["{City} {Opens|Unveils|Plans} New {Tram Line|Ice Arena|Riverside Park|Concert Hall}", "{Cold Snap|Heavy Snow|Storm} {Hits|Grips} {City}",
                  "{Team} {Beat|Edge Past|Thrash} {Team2} in {Derby|Cup Tie|League Clash}", "Zoo in {City} Welcomes {Snow Leopard|Red Panda} Cubs",
                  "Scientists {Develop|Test} New {Battery Recycling Method|Frost-Resistant Wheat}", "{Company} {Posts|Reports} Record {Quarterly Revenue|Annual Profit}"]
@@ -359,15 +390,22 @@ def _planted(nar: tuple, sp: tuple, curly: bool, rng: random.Random) -> str:
             return s
 
 
+def _bg_clause(rng: random.Random, lead: bool = True) -> str:
+    if rng.random() < 0.55:
+        return _expand(rng.choice(_BACKGROUND), rng)
+    inst = _expand("{" + _INSTITUTIONS + "}", rng)
+    pre = _expand(_BG_LEADS, rng) if lead else ""
+    return f"{pre}{inst[0].lower() + inst[1:] if pre else inst} {_expand('{' + _ACTIONS + '} {' + _CIRCUMSTANCES + '}', rng)}"
+
+
 def _background(rng: random.Random, max_words: int = 40) -> str:
     """One everyday news sentence; often a digest-style pair of unrelated items joined in one sentence."""
     while True:
-        i = rng.randrange(len(_BACKGROUND))
-        s = _expand(_BACKGROUND[i], rng)
+        s = _bg_clause(rng)
         if rng.random() < 0.5:
-            j = rng.randrange(len(_BACKGROUND))
-            if j != i and not _BACKGROUND[j].startswith("{"):
-                s += rng.choice([", while ", " and "]) + _expand(_BACKGROUND[j][0].lower() + _BACKGROUND[j][1:], rng)
+            nxt = _bg_clause(rng, lead=False)
+            if nxt.split()[0] in ("The", "A", "An"):
+                s += rng.choice([", while ", " and "]) + nxt[0].lower() + nxt[1:]
         s += "."
         if 8 <= _nwords(s) <= max_words:
             return s

@@ -115,6 +115,12 @@ def make_embedder(cfg: EmbedConfig) -> Embedder:
     return SentenceTransformerEmbedder(cfg.model, device=cfg.device, normalize=cfg.normalize)
 
 
+def count_uncached(texts: Sequence[str], model: str, cache: EmbeddingCache | None) -> int:
+    """Distinct texts that the cache does not hold yet for ``model`` (what a run will have to embed)."""
+    hashes = list(dict.fromkeys(text_hash(t) for t in texts))
+    return len(hashes) - (len(cache.get(model, hashes)) if cache is not None else 0)
+
+
 def embed_texts(
     texts: Sequence[str],
     embedder: Embedder,
@@ -131,7 +137,7 @@ def embed_texts(
         if h not in found and h not in todo:
             todo[h] = t
     if on_progress:
-        on_progress(f"embedding {len(todo):,} new texts ({len(texts) - len(todo):,} from cache) with {embedder.name}")
+        on_progress(f"embedding {len(todo):,} new texts ({len(texts) - len(todo):,} cached or repeated) with {embedder.name}")
     if todo:
         new = embedder.encode(list(todo.values()), batch_size=batch_size, progress=progress)
         if cache is not None:

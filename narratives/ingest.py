@@ -200,16 +200,25 @@ def _accept(rec: dict, cfg: IngestConfig, ref: str, source: str, is_raw: bool) -
     }, None
 
 
-def ingest(path: str | Path, cfg: IngestConfig) -> IngestResult:
-    """Read every record under ``path``; accepted records in ``records``, the rest in ``quarantine``."""
+def check_input(path: str | Path) -> Path:
+    """Raise :class:`InputError` unless ``path`` is a readable input (checked before a run starts)."""
     p = Path(path)
     if not p.exists():
         raise InputError(f"input {str(p)!r} does not exist (give a .jsonl/.csv/.parquet file or a folder of .txt pages)")
     if p.is_dir():
-        rows = ((ref, rec, err, src) for ref, rec, err, src in _iter_pages(p, cfg.encoding))
-        is_raw = True
         if not any(q.suffix == ".txt" for q in p.iterdir()):
             raise InputError(f"folder {str(p)!r} holds no .txt pages")
+    elif p.suffix not in (".jsonl", ".ndjson", ".csv", ".tsv", ".parquet"):
+        raise InputError(f"input {str(p)!r}: unsupported format {p.suffix!r}; use one of {', '.join(SUFFIXES)} or a folder")
+    return p
+
+
+def ingest(path: str | Path, cfg: IngestConfig) -> IngestResult:
+    """Read every record under ``path``; accepted records in ``records``, the rest in ``quarantine``."""
+    p = check_input(path)
+    if p.is_dir():
+        rows = ((ref, rec, err, src) for ref, rec, err, src in _iter_pages(p, cfg.encoding))
+        is_raw = True
     elif p.suffix in (".jsonl", ".ndjson"):
         rows = ((ref, rec, err, p.name) for ref, rec, err in _iter_jsonl(p, cfg.encoding))
         is_raw = False

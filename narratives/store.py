@@ -82,7 +82,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 def read_table(con: duckdb.DuckDBPyConnection, table: TableDef) -> pd.DataFrame:
     cols = ", ".join(f'"{c}"' for c in table.columns)
-    return con.execute(f'SELECT {cols} FROM "{table.name}"').fetch_arrow_table().to_pandas()
+    return con.execute(f'SELECT {cols} FROM "{table.name}"').to_arrow_table().to_pandas()
 
 
 def read_tables(db_path: str | Path, names: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
@@ -146,7 +146,7 @@ class DuckDBEmbeddingCache:
             con.register("_want", pa.table({"text_hash": pa.array(list(set(hashes)), pa.string())}))
             rows = con.execute(
                 f'SELECT c.text_hash, c.embedding FROM "{EMBEDDING_CACHE.name}" c JOIN _want USING (text_hash) '
-                "WHERE c.model = ?", [model]).fetch_arrow_table()
+                "WHERE c.model = ?", [model]).to_arrow_table()
         out = {}
         emb = rows.column("embedding").combine_chunks()
         if len(rows):

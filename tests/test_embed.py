@@ -59,3 +59,13 @@ def test_real_minilm_offline():
     assert X.shape == (3, 384) and X.dtype == np.float32
     assert np.allclose(np.linalg.norm(X, axis=1), 1.0, atol=1e-5)
     assert X[0] @ X[1] > 0.5 > X[0] @ X[2]
+
+
+def test_count_uncached():
+    from narratives.embed import count_uncached
+
+    cache = DictCache()
+    assert count_uncached(["a", "b", "a"], "m", cache) == 2
+    embed_texts(["a"], CountingEmbedder(), cache)
+    assert count_uncached(["a", "b", "a"], "hashing-64", cache) == 1
+    assert count_uncached(["a"], "other", cache) == 1

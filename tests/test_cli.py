@@ -1,0 +1,39 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from flows.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_missing_input_is_one_clear_line(tmp_path, capsys):
+    code = main(["run", str(tmp_path / "nope.jsonl"), "--db", str(tmp_path / "n.duckdb")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip().startswith("narratives: error: input") and "does not exist" in err
+    assert "Traceback" not in err
+
+
+def test_bad_config_is_one_clear_line(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("cluster:\n  min_cluster_size: 1\n")
+    code = main(["claims", str(tmp_path), "--out", str(tmp_path / "x.csv"), "--config", str(cfg)])
+    err = capsys.readouterr().err
+    assert code == 2 and "cluster.min_cluster_size=1" in err and len(err.strip().splitlines()) == 1
+
+
+def test_claims_command_on_seeds(seeds_dir, tmp_path):
+    out = tmp_path / "claims.csv"
+    proc = subprocess.run([sys.executable, "-m", "flows.cli", "claims", str(seeds_dir), "--out", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    df = pd.read_csv(out)
+    assert df["article_id"].nunique() == 5
+    assert {"claim_id", "text", "speaker", "is_quote", "outlet", "sentence_index", "source"} <= set(df.columns)
+    assert df["speaker"].str.contains("Peskov", na=False).sum() >= 10
+    for fmt in ("parquet", "jsonl"):
+        assert main(["claims", str(seeds_dir), "--out", str(tmp_path / f"c.{fmt}")]) == 0
+    assert len(pd.read_parquet(tmp_path / "c.parquet")) == len(df)

@@ -1,0 +1,83 @@
+"""End to end: the real Prefect flow (under prefect_test_harness), the real MiniLM model, real UMAP/HDBSCAN
+and DuckDB, on the generated demo corpus with planted narratives."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from narratives import store
+from narratives.evaluate import planted_scores
+from narratives.schemas import ALL_TABLES, EXPORTED_TABLES, SCHEMA_VERSION
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo_run(prefect_harness, demo_corpus, tmp_path_factory):
+    from flows.pipeline import narratives_flow
+
+    out = tmp_path_factory.mktemp("run")
+    kwargs = dict(input_path=str(demo_corpus["articles"]), db=str(out / "n.duckdb"),
+                  report=str(out / "report.html"), tables_dir=str(out / "tables"))
+    first = narratives_flow(**kwargs)
+    tables = store.read_tables(out / "n.duckdb")
+    second = narratives_flow(**kwargs)  # the same input again
+    tables2 = store.read_tables(out / "n.duckdb")
+    return {"out": out, "first": first, "second": second, "tables": tables, "tables2": tables2}
+
+
+def test_planted_narratives_are_recovered(demo_run, demo_corpus):
+    truth = pd.read_csv(demo_corpus["truth"])
+    s = planted_scores(demo_run["tables"]["claims"], truth)
+    print("demo scores:", s)
+    assert s["planted_recall"] >= 0.98  # planted sentences survive cleaning and claim selection
+    assert s["ari"] >= 0.8
+    assert s["coverage"] >= 0.9
+    assert s["k"] >= len(truth["narrative_key"].unique()) * 0.8
+
+
+def test_every_table_matches_its_declared_schema(demo_run):
+    db = demo_run["out"] / "n.duckdb"
+    with store.connect(db, read_only=True) as con:
+        for name in EXPORTED_TABLES:
+            tbl = con.execute(f'SELECT * FROM "{name}"').to_arrow_table()
+            assert [(f.name, f.type) for f in tbl.schema] == [(f.name, f.type) for f in ALL_TABLES[name].schema], name
+    for name in EXPORTED_TABLES:
+        pt = pq.read_table(demo_run["out"] / "tables" / f"{name}.parquet")
+        assert pt.schema.names == ALL_TABLES[name].columns
+    t = demo_run["tables"]
+    assert len(t["claims"]) == demo_run["first"]["n_claims"] > 1000
+    assert t["narratives"]["size"].sum() == t["claims"]["narrative_id"].notna().sum()
+    assert set(t["claims"]["narrative_id"].dropna()) == set(t["narratives"]["narrative_id"])
+    assert t["narratives"]["keywords"].map(len).min() >= 3
+    assert t["narratives"]["representative_claim_ids"].map(len).min() >= 1
+    assert len(t["themes"]) >= 2 and t["themes"]["n_narratives"].sum() == len(t["narratives"])
+    ts = t["narrative_timeseries"]
+    assert set(ts["grain"]) == {"day", "week", "month"}
+    overall_week = ts[(ts.grain == "week") & ts.outlet.isna()]
+    assert overall_week["n_claims"].sum() == t["claims"]["narrative_id"].notna().sum()
+
+
+def test_runs_rows_and_report(demo_run):
+    runs = demo_run["tables2"]["runs"].sort_values("started_at")
+    assert list(runs["status"]) == ["succeeded", "succeeded"]
+    assert (runs["schema_version"] == SCHEMA_VERSION).all()
+    assert runs["config_hash"].nunique() == 1
+    first = runs.iloc[0]
+    assert first.n_claims == demo_run["first"]["n_claims"] and first.n_quarantined == 0
+    html = (demo_run["out"] / "report.html").read_text()
+    top = demo_run["tables"]["narratives"].iloc[0]
+    assert "<html" in html.lower() and str(top["keywords"][0]) in html
+
+
+def test_same_input_twice_adds_nothing(demo_run):
+    s2 = demo_run["second"]
+    assert s2["n_new_articles"] == 0 and s2["n_embedded"] == 0
+    a, b = demo_run["tables"], demo_run["tables2"]
+    assert len(b["articles"]) == len(a["articles"]) and len(b["claims"]) == len(a["claims"])
+    pd.testing.assert_series_equal(
+        a["claims"].set_index("claim_id")["narrative_id"].sort_index(),
+        b["claims"].set_index("claim_id")["narrative_id"].sort_index(),
+    )

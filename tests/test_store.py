@@ -1,0 +1,109 @@
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from narratives import store
+from narratives.errors import NarrativesError, SchemaError
+from narratives.schemas import ALL_TABLES, ARTICLES, CLAIMS, NARRATIVES, RUNS, SCHEMA_VERSION, to_arrow
+
+
+def article(i, **kw):
+    row = {"article_id": f"a{i}", "url": None, "outlet": "RT", "published_at": pd.Timestamp("2026-01-05"),
+           "title": "t", "text": "x", "clean_text": "x", "source": "f:1", "content_hash": "h", "run_id": "r1"}
+    row.update(kw)
+    return row
+
+
+def empty(table):
+    return table.schema.empty_table().to_pandas()
+
+
+def test_to_arrow_rejects_off_schema_frames():
+    df = pd.DataFrame([article(1)])
+    assert to_arrow(ARTICLES, df).num_rows == 1
+    with pytest.raises(SchemaError, match="missing columns \\['run_id'\\]"):
+        to_arrow(ARTICLES, df.drop(columns="run_id"))
+    with pytest.raises(SchemaError, match="undeclared columns \\['extra'\\]"):
+        to_arrow(ARTICLES, df.assign(extra=1))
+    with pytest.raises(SchemaError, match="non-nullable|NOT NULL"):
+        to_arrow(ARTICLES, df.assign(text=None))
+    with pytest.raises(AttributeError, match="declares no column 'narativ_id'"):
+        CLAIMS.c.narativ_id
+
+
+def test_schema_creation_and_migration_adds_columns(tmp_path):
+    db = tmp_path / "n.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute('CREATE TABLE narratives (narrative_id BIGINT NOT NULL, label VARCHAR)')  # an older, smaller table
+    con.close()
+    with store.connect(db) as con:
+        cols = [r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name='narratives' ORDER BY ordinal_position").fetchall()]
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert cols[:2] == ["narrative_id", "label"] and set(NARRATIVES.columns) <= set(cols)
+    assert set(ALL_TABLES) <= tables
+
+
+def test_runs_lifecycle(tmp_path):
+    db = tmp_path / "n.duckdb"
+    store.start_run(db, "r1", "cfg", "in.jsonl")
+    store.finish_run(db, "r1", "succeeded", {"n_claims": 5})
+    runs = store.read_tables(db, ["runs"])["runs"]
+    row = runs.iloc[0]
+    assert (row.status, row.n_claims, row.schema_version, row.config_hash) == ("succeeded", 5, SCHEMA_VERSION, "cfg")
+    assert row.finished_at >= row.started_at
+    with pytest.raises(NarrativesError, match="no column 'n_bogus'"):
+        store.finish_run(db, "r1", "failed", {"n_bogus": 1})
+
+
+def test_commit_is_all_or_nothing(tmp_path):
+    db = tmp_path / "n.duckdb"
+    arts = pd.DataFrame([article(1), article(2)])
+    store.commit_results(db, "r1", arts, empty(CLAIMS), empty(NARRATIVES), empty(ALL_TABLES["themes"]),
+                         empty(ALL_TABLES["narrative_timeseries"]), [{"source": "f", "record_ref": "line 3", "reason": "bad", "raw": "{"}])
+    bad_narratives = empty(NARRATIVES).drop(columns="label")
+    with pytest.raises(SchemaError):
+        store.commit_results(db, "r2", pd.DataFrame([article(3)]), empty(CLAIMS), bad_narratives,
+                             empty(ALL_TABLES["themes"]), empty(ALL_TABLES["narrative_timeseries"]), [])
+    t = store.read_tables(db, ["articles", "quarantine"])
+    assert sorted(t["articles"].article_id) == ["a1", "a2"]  # a3 not half-written
+    assert t["quarantine"].reason.tolist() == ["bad"]
+
+
+def test_embedding_cache_roundtrip(tmp_path):
+    cache = store.DuckDBEmbeddingCache(tmp_path / "n.duckdb")
+    assert cache.get("m", ["h1"]) == {}
+    v = np.arange(8, dtype=np.float32).reshape(2, 4)
+    cache.put("m", ["h1", "h2"], v)
+    cache.put("m", ["h1"], v[:1] + 100)  # existing entries are kept, not duplicated
+    got = cache.get("m", ["h1", "h2", "h3"])
+    assert set(got) == {"h1", "h2"} and np.allclose(got["h2"], v[1]) and np.allclose(got["h1"], v[0])
+    assert cache.get("other-model", ["h1"]) == {}
+
+
+def test_export_parquet_matches_schema(tmp_path):
+    db = tmp_path / "n.duckdb"
+    store.start_run(db, "r1", "cfg", None)
+    paths = store.export_parquet(db, tmp_path / "tables")
+    names = {p.stem for p in paths}
+    assert {"articles", "claims", "narratives", "themes", "narrative_timeseries", "runs", "quarantine"} == names
+    runs = pq.read_table(tmp_path / "tables" / "runs.parquet")
+    assert runs.schema.names == RUNS.columns and runs.num_rows == 1
+    assert not list((tmp_path / "tables").glob(".*tmp"))
+
+
+def test_read_only_missing_db_is_clear(tmp_path):
+    with pytest.raises(NarrativesError, match="does not exist; run `narratives run"):
+        store.read_tables(tmp_path / "none.duckdb")
+
+
+def test_outputs_readme_documents_every_table_and_column():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "outputs" / "README.md").read_text()
+    for name, table in ALL_TABLES.items():
+        assert f"## `{name}`" in readme, name
+        for col in table.columns:
+            assert f"| `{col}` |" in readme, f"{name}.{col}"
