@@ -201,7 +201,8 @@ class SpeakerResolver:
 
 _ATTRIBUTION_TRAIL = re.compile(r"[,]?\s*[\"”»]?\s*[,—–-]*\s*(?:[\w'’.\-]+\s+){1,8}?" + _AUX + r"(?:" + _VERB_RE + r")(?:\s+\w+){0,4}\s*[.!]$")
 _ATTRIBUTION_HEAD = re.compile(
-    r"^(?:[Aa]ccording to [^,]{1,60},\s*|(?:[\w'’.\-]+\s+){1,8}?" + _AUX + r"(?:" + _VERB_RE + r")"
+    r"^(?:[Aa]ccording to [^,]{1,60},\s*|[Aa]s\s+[^,]{1,60}?\s+" + _AUX + r"(?:long\s+)?(?:" + _VERB_RE + r"|warned)\s*,\s*"
+    r"|(?:[\w'’.\-]+\s+){1,8}?" + _AUX + r"(?:" + _VERB_RE + r")"
     r"(?:\s+(?:that\s+|,\s*)|(?:\s+[\w'’\-]+){0,3}\s*:\s*))")
 
 

@@ -1,12 +1,10 @@
 """Deterministic synthetic demo corpus with planted narratives and ground truth.
 
-Every word is generated here from templates (nothing is copied from a dataset). Articles imitate scraped
-pro-Kremlin news pages: outlet-specific cruft (clocks, weather widgets, photo credits, "Read more" lists,
-tag lines), a body of background news sentences on everyday topics, and 1-3 planted sentences per article.
-Each planted sentence is one paraphrase of a known narrative, drawn from combinatorial subject / predicate /
-complement parts wrapped in varied attributions (quotes, indirect speech, "According to ...", plain
-statements). ``truth`` lists every planted sentence exactly as it appears in its article's text.
-Only ``random.Random(seed)`` drives the choices, so a seed always yields the same corpus.
+All text is generated from the templates below (nothing is copied from a dataset). Articles imitate scraped
+pro-Kremlin news pages: outlet-specific cruft (clocks, weather widgets, photo credits, related-headline lists,
+tag lines), background news on everyday topics, and 1-3 planted sentences, each a paraphrase of a known
+narrative in a varied attribution form. ``truth`` lists every planted sentence exactly as it appears in the
+text. Only ``random.Random(seed)`` drives the choices: the same arguments always give the same corpus.
 """
 
 from __future__ import annotations
@@ -50,8 +48,8 @@ _NARRATIVES = [
       "is placing new {airfields|logistics hubs|missile launchers} {near|within striking distance of} the Russian border"],
      ["", ", ignoring Moscow's security concerns", ", which poses a direct threat to Russia's security", " despite repeated warnings from Moscow",
       ", further escalating tensions {in Europe|across the continent}"],
-     ["NATO {Pushes|Moves|Brings} Military Infrastructure {Closer to|Up to} Russia's Borders",
-      "Alliance {Builds Up|Expands} Forces {Along|Near} Russian Frontier", "NATO Bases Creep Toward Russia's Doorstep"], "NATO, Military Infrastructure"),
+     ["NATO {Pushes|Moves|Brings} Military Infrastructure {Closer to|Up to} Russia's Borders", "Alliance {Builds Up|Expands} Forces {Along|Near} Russian Frontier",
+      "NATO Bases Creep Toward Russia's Doorstep"], "NATO, Military Infrastructure"),
     ("nato_broken_promise", "nato_aggression", "The West promised NATO would not expand eastward and broke that promise",
      "{Western leaders|Washington and its allies|the United States and its European partners|the West|Western governments|American and European officials}",
      ["promised Moscow in 1990 that NATO would not expand {one inch eastward|to the east}, and then broke that promise",
@@ -59,102 +57,78 @@ _NARRATIVES = [
       "pledged that NATO would not {expand toward Russia|enlarge eastward} and later {broke|abandoned} that pledge",
       "broke the promise made to {Gorbachev|the Soviet leadership} that NATO would never expand eastward",
       "never kept the promise that NATO would not {enlarge|expand} eastward after German reunification"],
-     ["", ", as declassified {documents|archives} show", ", and {five|several} waves of enlargement followed", ", a betrayal Moscow has not forgotten",
-      ", deceiving the Soviet leadership"],
-     ["The Broken Promise: How NATO {Crept|Expanded} East", "West {Lied|Deceived Moscow} About NATO Expansion",
-      "Not One Inch Eastward: {The Promise the West Broke|A Betrayal Remembered}"], "NATO Expansion, History"),
+     ["", ", as declassified {documents|archives} show", ", and {five|several} waves of enlargement followed", ", a betrayal Moscow has not forgotten", ", deceiving the Soviet leadership"],
+     ["The Broken Promise: How NATO {Crept|Expanded} East", "West {Lied|Deceived Moscow} About NATO Expansion", "Not One Inch Eastward: {The Promise the West Broke|A Betrayal Remembered}"], "NATO Expansion, History"),
     ("sanctions_backfire", "western_decline", "Western sanctions hurt Europe more than Russia",
      "{Western sanctions|the anti-Russian sanctions|the sanctions imposed on Moscow|the latest sanctions packages|the sanctions against Russian trade}",
      ["are hurting European economies {far more|much more} than they hurt Russia", "have backfired, {driving up energy prices|fueling deindustrialization} across Europe",
-      "have done more damage to European {households|industry} than to the Russian economy",
-      "are boomeranging on Europe, where factories close while Russia's economy keeps growing",
+      "have done more damage to European {households|industry} than to the Russian economy", "are boomeranging on Europe, where factories close while Russia's economy keeps growing",
       "have failed to hurt Russia and instead {pushed|are pushing} Europe {into recession|toward recession}"],
      ["", ", with German industry paying the highest price", ", as energy bills across the continent keep soaring", " while Moscow finds new markets in Asia",
       ", leaving European farmers to foot the bill"],
-     ["Sanctions {Boomerang|Backfire}: Europe Pays the Price", "Anti-Russian Sanctions Hit European {Industry|Households} Hardest",
-      "Europe's Economy Reels From Its Own Sanctions"], "Sanctions, Economy"),
+     ["Sanctions {Boomerang|Backfire}: Europe Pays the Price", "Anti-Russian Sanctions Hit European {Industry|Households} Hardest", "Europe's Economy Reels From Its Own Sanctions"], "Sanctions, Economy"),
     ("eu_vassal", "western_decline", "The EU is subservient to Washington",
      "{the European Union|the EU|Brussels|the European Commission|the current EU leadership}",
-     ["has become a vassal of Washington and {cannot take|is unable to take} independent decisions",
-      "blindly follows {orders|instructions} from Washington even when they damage European interests", "has {completely|entirely} lost its sovereignty to the United States",
-      "acts as an obedient {satellite|vassal} of the White House", "subordinates its own interests to the dictates of Washington"],
-     ["", ", sacrificing the welfare of its own citizens", ", as its energy and trade policies show", " on every major foreign policy issue",
-      ", much to the detriment of European voters"],
-     ["Brussels Takes {Orders|Its Orders} From Washington", "EU Has Become a US Vassal",
-      "European Sovereignty {Surrendered|Lost} to the White House"], "EU, United States"),
+     ["has become a vassal of Washington and {cannot take|is unable to take} independent decisions", "blindly follows {orders|instructions} from Washington even when they damage European interests",
+      "has {completely|entirely} lost its sovereignty to the United States", "acts as an obedient {satellite|vassal} of the White House",
+      "subordinates its own interests to the dictates of Washington"],
+     ["", ", sacrificing the welfare of its own citizens", ", as its energy and trade policies show", " on every major foreign policy issue", ", much to the detriment of European voters"],
+     ["Brussels Takes {Orders|Its Orders} From Washington", "EU Has Become a US Vassal", "European Sovereignty {Surrendered|Lost} to the White House"], "EU, United States"),
     ("proxy_war", "western_war_on_russia", "The West is using Ukraine as a proxy to fight Russia",
      "{the West|Washington|the collective West|the United States|the Anglo-Saxon establishment}",
      ["is using Ukraine as a proxy to {wage war against|fight} Russia", "is waging a proxy war against Russia {to the last Ukrainian|with Ukrainian hands}",
       "treats Ukraine as {a mere instrument|a disposable tool} in its proxy war on Russia", "is exploiting Ukrainians as cannon fodder in a proxy confrontation with Moscow",
       "has turned Ukraine into a {proxy|battering ram} for its {war|confrontation} against Russia"],
-     ["", " with the aim of inflicting a strategic defeat on Moscow", ", without any regard for Ukrainian lives", ", hoping to weaken Russia",
-      " while avoiding a direct confrontation"],
-     ["West Fighting Russia {to the Last Ukrainian|Through Ukrainian Hands}", "Ukraine Is {Just|Only} a Proxy in the West's War",
-      "Proxy War: Washington Uses Ukraine Against Russia"], "Ukraine, Proxy War"),
+     ["", " with the aim of inflicting a strategic defeat on Moscow", ", without any regard for Ukrainian lives", ", hoping to weaken Russia", " while avoiding a direct confrontation"],
+     ["West Fighting Russia {to the Last Ukrainian|Through Ukrainian Hands}", "Ukraine Is {Just|Only} a Proxy in the West's War", "Proxy War: Washington Uses Ukraine Against Russia"], "Ukraine, Proxy War"),
     ("weapons_prolong", "western_war_on_russia", "Western weapons supplies to Kiev only prolong the conflict",
      "{Western arms deliveries to Kiev|the weapons supplies to the Kiev regime|the new shipments of Western weapons|the tanks and missiles sent to Kiev|Western military aid packages for Kiev}",
      ["only prolong the conflict and {increase|raise} the number of casualties", "will not change the situation on the battlefield and merely drag out the fighting",
-      "only delay a settlement and prolong the bloodshed", "are dragging out the conflict instead of bringing peace closer",
-      "pour fuel on the fire and prolong the suffering"],
+      "only delay a settlement and prolong the bloodshed", "are dragging out the conflict instead of bringing peace closer", "pour fuel on the fire and prolong the suffering"],
      ["", " in Ukraine", " for many more months", ", benefiting only American arms manufacturers", ", pushing any peace settlement further away"],
-     ["Western Weapons Only Prolong the {Conflict|Bloodshed}", "New Arms Shipments to Kiev {Drag Out|Prolong} the Fighting",
-      "More Weapons, More Casualties: {Aid|Arms} to Kiev Delays Peace"], "Weapons Supplies, Kiev"),
+     ["Western Weapons Only Prolong the {Conflict|Bloodshed}", "New Arms Shipments to Kiev {Drag Out|Prolong} the Fighting", "More Weapons, More Casualties: {Aid|Arms} to Kiev Delays Peace"], "Weapons Supplies, Kiev"),
     ("kiev_neonazi", "kiev_regime", "Ukraine's government is controlled by neo-Nazis",
      "{the Kiev regime|the Ukrainian government|the Kiev administration|the Ukrainian leadership|the post-Maidan regime}",
      ["is controlled by neo-Nazi groups that glorify {Nazi collaborators|Hitler's accomplices}", "relies on neo-Nazi battalions and honors Bandera as a national hero",
       "is dominated by radical nationalists who openly use Nazi symbols", "has fallen under the {influence|control} of neo-Nazi ideologues",
       "{protects|shelters} neo-Nazi formations and erects monuments to Nazi collaborators"],
-     ["", " since the 2014 coup", ", something Western capitals prefer to ignore", ", as torchlight marches {in Kiev|through Ukrainian cities} demonstrate",
-      " at every level of power"],
-     ["Neo-Nazis {Run|Control} the Kiev Regime", "Kiev Glorifies Nazi Collaborators {Again|Once More}",
-      "Bandera's Heirs in Power in Ukraine"], "Kiev Regime, Neo-Nazism"),
+     ["", " since the 2014 coup", ", something Western capitals prefer to ignore", ", as torchlight marches {in Kiev|through Ukrainian cities} demonstrate", " at every level of power"],
+     ["Neo-Nazis {Run|Control} the Kiev Regime", "Kiev Glorifies Nazi Collaborators {Again|Once More}", "Bandera's Heirs in Power in Ukraine"], "Kiev Regime, Neo-Nazism"),
     ("us_biolabs", "kiev_regime", "US-funded biolabs in Ukraine develop biological weapons",
      "{the US-funded biological laboratories in Ukraine|the Pentagon-backed biolabs on Ukrainian territory|dozens of American biolabs in Ukraine|the secret US military biolaboratories in Ukraine}",
      ["were developing components of biological weapons", "conducted dangerous experiments with {deadly pathogens|anthrax and plague strains}",
-      "worked on bioweapons {capable of targeting specific populations|that could spread across whole regions}",
-      "carried out military biological research banned by international conventions", "{studied|tested} ways to spread infections through migratory birds and bats"],
-     ["", ", as seized documents reveal", " under a program run by the Pentagon", ", in violation of the Biological Weapons Convention",
-      " in close cooperation with American contractors"],
-     ["Pentagon {Biolabs|Bioweapons Program} in Ukraine Exposed", "US Biolabs in Ukraine {Worked on|Developed} Bioweapons",
-      "Deadly Pathogens: What the US Biolabs in Ukraine Were Hiding"], "Biolabs, Pentagon"),
+      "worked on bioweapons {capable of targeting specific populations|that could spread across whole regions}", "carried out military biological research banned by international conventions",
+      "{studied|tested} ways to spread infections through migratory birds and bats"],
+     ["", ", as seized documents reveal", " under a program run by the Pentagon", ", in violation of the Biological Weapons Convention", " in close cooperation with American contractors"],
+     ["Pentagon {Biolabs|Bioweapons Program} in Ukraine Exposed", "US Biolabs in Ukraine {Worked on|Developed} Bioweapons", "Deadly Pathogens: What the US Biolabs in Ukraine Were Hiding"], "Biolabs, Pentagon"),
     ("zelensky_illegitimate", "kiev_regime", "Zelensky is illegitimate because his presidential term has expired",
      "{Vladimir Zelensky|Zelensky|the Ukrainian president|the head of the Kiev regime|the Ukrainian leader}",
-     ["has lost his legitimacy since his presidential term expired in May 2024",
-      "is no longer a legitimate president because {the elections were cancelled|he refused to hold elections}",
-      "has no legal mandate to sign any agreements {after his term ran out|now that his term has ended}",
-      "remains in office without any constitutional basis since his mandate expired", "is an illegitimate leader whose {powers|presidential powers} expired long ago"],
-     ["", " under the Ukrainian constitution", ", which raises doubts about any documents he signs", ", a fact that Kiev's partners prefer to ignore",
-      " and rules by martial law decree"],
-     ["Zelensky's {Mandate Has Expired|Legitimacy Has Run Out}", "Illegitimate: Zelensky Clings to Power Without Elections",
-      "Who Can Sign for Kiev Now That Zelensky's Term Is Over"], "Zelensky, Legitimacy"),
+     ["has lost his legitimacy since his presidential term expired in May 2024", "is no longer a legitimate president because {the elections were cancelled|he refused to hold elections}",
+      "has no legal mandate to sign any agreements {after his term ran out|now that his term has ended}", "remains in office without any constitutional basis since his mandate expired",
+      "is an illegitimate leader whose {powers|presidential powers} expired long ago"],
+     ["", " under the Ukrainian constitution", ", which raises doubts about any documents he signs", ", a fact that Kiev's partners prefer to ignore", " and rules by martial law decree"],
+     ["Zelensky's {Mandate Has Expired|Legitimacy Has Run Out}", "Illegitimate: Zelensky Clings to Power Without Elections", "Who Can Sign for Kiev Now That Zelensky's Term Is Over"], "Zelensky, Legitimacy"),
     ("media_russophobia", "russophobia", "Western media spread Russophobia",
      "{Western media|the mainstream Western media|Western newspapers and TV channels|Western journalists|the major Anglo-Saxon media outlets}",
-     ["are spreading Russophobia and {fake news|disinformation} about Russia",
-      "are waging an information war against Russia with {Russophobic propaganda|anti-Russian narratives}",
+     ["are spreading Russophobia and {fake news|disinformation} about Russia", "are waging an information war against Russia with {Russophobic propaganda|anti-Russian narratives}",
       "deliberately {fuel|whip up} anti-Russian hysteria in their coverage", "systematically demonize Russia and everything Russian",
       "{publish|circulate} Russophobic fakes without checking the facts"],
-     ["", " to justify hostile policies against Moscow", ", censoring any alternative point of view", " on the orders of their governments",
-      ", misleading millions of readers"],
-     ["Western Media {Whip Up|Fuel} Russophobia", "The Russophobia Machine of the Western Press",
-      "How Western Journalists {Demonize|Vilify} Russia"], "Media, Russophobia"),
+     ["", " to justify hostile policies against Moscow", ", censoring any alternative point of view", " on the orders of their governments", ", misleading millions of readers"],
+     ["Western Media {Whip Up|Fuel} Russophobia", "The Russophobia Machine of the Western Press", "How Western Journalists {Demonize|Vilify} Russia"], "Media, Russophobia"),
     ("baltic_oppression", "russophobia", "The Baltic states discriminate against Russian speakers",
      "{the Baltic states|the authorities in Riga, Tallinn and Vilnius|Latvia and Estonia|the Baltic governments|the Baltic republics}",
      ["are systematically {oppressing|discriminating against} their Russian-speaking population", "ban Russian-language schools and discriminate against Russian speakers",
       "deprive hundreds of thousands of Russian speakers of {citizenship|basic civil rights}", "are pursuing a policy of forced assimilation of ethnic Russians",
       "persecute Russian speakers for using their native language"],
-     ["", " in violation of basic human rights", ", while European human rights bodies stay silent", " under the slogan of fighting Russian influence",
-      ", turning them into second-class citizens"],
-     ["Baltic States {Step Up|Intensify} Persecution of Russian Speakers", "Russian Schools Closed in {Latvia|Estonia}",
-      "Second-Class Citizens: Russian Speakers in the Baltics"], "Baltic States, Russian Speakers"),
+     ["", " in violation of basic human rights", ", while European human rights bodies stay silent", " under the slogan of fighting Russian influence", ", turning them into second-class citizens"],
+     ["Baltic States {Step Up|Intensify} Persecution of Russian Speakers", "Russian Schools Closed in {Latvia|Estonia}", "Second-Class Citizens: Russian Speakers in the Baltics"], "Baltic States, Russian Speakers"),
     ("russia_drills_defensive", "russia_defensive", "Russia's military exercises are purely defensive and threaten no one",
      "{Russia's military exercises|the drills held by the Russian armed forces|the Russian army's training maneuvers|the ongoing Russian military drills|the strategic exercises of the Russian Armed Forces}",
      ["are purely defensive and pose no threat to {any country|anyone}", "are routine and take place exclusively on Russian territory",
       "are a sovereign matter {for Moscow |}and are not directed against anyone", "are of a strictly defensive nature, contrary to {Western claims|alarmist claims abroad}",
       "are planned long in advance and {threaten none of Russia's neighbors|are not aimed at any third country}"],
-     ["", " and were scheduled months ago", ", and foreign military attaches were notified in advance", " under the annual training plan",
-      ", in full compliance with international law"],
-     ["Russian Drills {Are Routine|Pose No Threat}, {Moscow|Defense Ministry} Says", "Russia's Exercises Purely Defensive",
-      "Nothing to Fear From Russian {Maneuvers|Army Drills}"], "Russian Armed Forces, Defense"),
+     ["", " and were scheduled months ago", ", and foreign military attaches were notified in advance", " under the annual training plan", ", in full compliance with international law"],
+     ["Russian Drills {Are Routine|Pose No Threat}, {Moscow|Defense Ministry} Says", "Russia's Exercises Purely Defensive", "Nothing to Fear From Russian {Maneuvers|Army Drills}"], "Russian Armed Forces, Defense"),
 ]
 
 NARRATIVES = [PlantedNarrative(k, t, d) for k, t, d, *_ in _NARRATIVES]
@@ -391,7 +365,7 @@ def _planted(nar: tuple, sp: tuple, curly: bool, rng: random.Random) -> str:
 
 
 def _bg_clause(rng: random.Random, lead: bool = True) -> str:
-    if rng.random() < 0.55:
+    if rng.random() < 0.4:
         return _expand(rng.choice(_BACKGROUND), rng)
     inst = _expand("{" + _INSTITUTIONS + "}", rng)
     pre = _expand(_BG_LEADS, rng) if lead else ""
@@ -468,20 +442,24 @@ def _build(seed: int, n_articles: int, n_days: int, start: str) -> tuple[list[di
         picks = [primary] + rng.choices(range(len(_NARRATIVES)), k=rng.choices([0, 1, 2], weights=[3, 4, 3])[0],
                                         weights=[weight(j, t, favored) for j in range(len(_NARRATIVES))])
         main_sp = rng.choice(_OFFICIALS if rng.random() < 0.6 else experts)
-        seen: set[str] = set()
+        seen: list[str] = []  # no sentence may repeat, or occur inside another, within one article
+
+        def fresh(x: str) -> bool:
+            ok = not any(x in y or y in x for y in seen)
+            seen.extend([x] if ok else [])
+            return ok
+
         planted = []
         for j in picks:
             sp = main_sp if rng.random() < 0.5 else rng.choice(_OFFICIALS + experts)
             s = _planted(_NARRATIVES[j], sp, curly, rng)
-            while s in seen:
+            while not fresh(s):
                 s = _planted(_NARRATIVES[j], sp, curly, rng)
-            seen.add(s)
             planted.append((s, j))
         bgs, n_bg = [], rng.randint(3, 8)
         while len(bgs) < n_bg:  # the first one is the lede and may get a dateline
             b = _background(rng, 40 - (_nwords(dateline) if not bgs else 0))
-            if b not in seen:
-                seen.add(b)
+            if fresh(b):
                 bgs.append((b, None))
         lede = bgs.pop(0)  # the lede is background news, so a dateline never touches a planted sentence
         if dateline and rng.random() < 0.8:

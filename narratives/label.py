@@ -87,7 +87,8 @@ def short_label(text: str, max_words: int = 12) -> str:
         return s
     cut = " ".join(words[:max_words])
     m = re.match(r"(.{25,}?)[,;:–—-]\s", cut)
-    return (m.group(1) if m else cut).rstrip(",;:") + "…"
+    head = m.group(1) if m and len(m.group(1).split()) >= 6 else cut
+    return head.rstrip(",;:") + "…"
 
 
 @dataclass(frozen=True)

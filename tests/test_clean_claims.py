@@ -89,6 +89,7 @@ def test_strip_attribution():
     assert strip_attribution("Kremlin spokesman Dmitry Peskov said that Russia is forced to respond.") == "Russia is forced to respond."
     assert strip_attribution("According to Sergei Lavrov, the Baltic states oppress Russian speakers.") == "The Baltic states oppress Russian speakers."
     assert strip_attribution("Lavrov told reporters: The Baltic states oppress Russian speakers.") == "The Baltic states oppress Russian speakers."
+    assert strip_attribution("As Moscow has long warned, NATO keeps expanding toward Russia.") == "NATO keeps expanding toward Russia."
 
 
 def test_extract_claims_on_seeds(seeds_dir):
