@@ -37,3 +37,16 @@ def test_claims_command_on_seeds(seeds_dir, tmp_path):
     for fmt in ("parquet", "jsonl"):
         assert main(["claims", str(seeds_dir), "--out", str(tmp_path / f"c.{fmt}")]) == 0
     assert len(pd.read_parquet(tmp_path / "c.parquet")) == len(df)
+
+
+def test_report_command_rewrites_report(tmp_path, capsys):
+    from narratives import store
+
+    db = tmp_path / "n.duckdb"
+    store.start_run(db, "r1", "cfg", "in.jsonl")
+    store.finish_run(db, "r1", "succeeded", {"n_claims": 0})
+    out = tmp_path / "sub" / "r.html"
+    assert main(["report", "--db", str(db), "--out", str(out)]) == 0
+    assert out.is_file() and "There are no narratives" in out.read_text()
+    assert main(["report", "--db", str(tmp_path / "none.duckdb"), "--out", str(out)]) == 2
+    assert "does not exist" in capsys.readouterr().err
