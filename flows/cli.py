@@ -77,12 +77,14 @@ def cmd_claims(args: argparse.Namespace) -> int:
     from narratives.config import load_config
     from narratives.export import write_frame
     from narratives.ingest import ingest
+    from narratives.outlets import OutletAliases
 
     cfg = load_config(args.config)
     if args.unit:
         cfg = cfg.with_overrides(ingest={"unit": args.unit})
     result = ingest(args.input, cfg.ingest)
-    claims = extract_claims(clean_articles(result.records), cfg.claims, unit=cfg.ingest.unit,
+    aliases = OutletAliases.load(cfg.ingest.outlet_aliases)
+    claims = extract_claims(clean_articles(result.records, aliases), cfg.claims, unit=cfg.ingest.unit,
                             strip=cfg.embed.strip_attribution)
     out = write_frame(claims, args.out)
     print(f"narratives: {len(claims):,} claims from {len(result.records):,} records "

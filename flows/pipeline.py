@@ -22,6 +22,7 @@ from narratives import report as report_mod
 from narratives import store
 from narratives.cluster import NarrativeClusterer
 from narratives.config import ClusterConfig, Config, EmbedConfig, load_config
+from narratives.outlets import OutletAliases
 from narratives.embed import count_uncached, embed_texts, make_embedder
 from narratives.schemas import ARTICLES, CLAIMS
 from narratives.track import narrative_timeseries
@@ -52,8 +53,8 @@ def split_new_task(records: pd.DataFrame, existing: pd.DataFrame):
 
 
 @task(name="clean")
-def clean_task(records: pd.DataFrame) -> pd.DataFrame:
-    return clean_mod.clean_articles(records)
+def clean_task(records: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    return clean_mod.clean_articles(records, OutletAliases.load(cfg.ingest.outlet_aliases))
 
 
 @task(name="extract-claims")
@@ -141,7 +142,7 @@ def narratives_flow(
         existing_articles, existing_claims = load_state_task(db)
         records, q_known, n_known = split_new_task(ingested.records, existing_articles)
         quarantine = ingested.quarantine + q_known
-        cleaned = clean_task(records)
+        cleaned = clean_task(records, cfg)
         new_articles = cleaned.assign(run_id=run_id)[ARTICLES.columns]
         new_claims = claims_task(cleaned, cfg)
         claims = merge_claims_task(existing_claims, new_claims)

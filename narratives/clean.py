@@ -13,6 +13,8 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
+from narratives.outlets import OutletAliases
+
 _CRUFT_EXACT = {
     "listen live", "get short url", "read more", "read also", "you may also like", "more from author",
     "community standards", "community standardsdiscussion", "discussion", "comment via facebook",
@@ -99,8 +101,9 @@ def clean_text(text: str, title: str | None = None) -> CleanResult:
     return CleanResult(text="\n".join(kept), outlet_hint=infer_outlet(text))
 
 
-def clean_articles(records: pd.DataFrame) -> pd.DataFrame:
-    """Add ``clean_text``; fill a missing outlet from page markers. Returns a new frame (input untouched)."""
+def clean_articles(records: pd.DataFrame, aliases: OutletAliases | None = None) -> pd.DataFrame:
+    """Add ``clean_text``; fill a missing outlet from page markers; normalise outlet names through ``aliases``.
+    Returns a new frame (input untouched)."""
     out = records.copy()
     cleaned = [clean_text(t, ti if isinstance(ti, str) else None) for t, ti in zip(out["text"], out["title"])]
     out["clean_text"] = [c.text for c in cleaned]
@@ -110,4 +113,6 @@ def clean_articles(records: pd.DataFrame) -> pd.DataFrame:
         o if isinstance(o, str) and o else (h or uh)
         for o, h, uh in zip(out["outlet"], hints, url_hints)
     ]
+    if aliases is not None:
+        out["outlet"] = [aliases.canonical(o) if isinstance(o, str) else None for o in out["outlet"]]
     return out

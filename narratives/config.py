@@ -27,6 +27,8 @@ class IngestConfig(_Section):
     csv_delimiter: str | None = None
     encoding: str = "utf-8"
     max_text_chars: int = Field(200_000, ge=1)
+    outlet_aliases: str | None = "configs/outlet_aliases.yaml"
+    derive_ids: bool = False
 
     @field_validator("field_map")
     @classmethod

@@ -171,10 +171,14 @@ def _accept(rec: dict, cfg: IngestConfig, ref: str, source: str, is_raw: bool) -
     m = _map_fields(rec, cfg.field_map)
     id_col = cfg.field_map.get("id", "id")
     text_col = cfg.field_map.get("text", "text")
-    if _missing(m["id"]):
-        return None, f"missing id: field {id_col!r} is empty or absent; give every record a unique id"
     if _missing(m["text"]):
         return None, f"empty text: field {text_col!r} is empty or absent; records need text to extract claims from"
+    if _missing(m["id"]) and cfg.derive_ids:
+        fields = "\x00".join("" if _missing(m[f]) else str(m[f]) for f in CANONICAL_FIELDS if f != "id")
+        m["id"] = "h" + hashlib.sha256(fields.encode("utf-8")).hexdigest()[:20]
+    if _missing(m["id"]):
+        return None, (f"missing id: field {id_col!r} is empty or absent; give every record a unique id "
+                      "(or set ingest.derive_ids: true to derive ids from the record's content)")
     text = str(m["text"])
     if len(text) > cfg.max_text_chars:
         return None, (
