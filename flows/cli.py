@@ -44,7 +44,7 @@ def _print_summary(summary: dict, started: float) -> None:
     print(
         f"\nnarratives: run {summary['run_id']} finished in {time.time() - started:.1f}s\n"
         f"  articles   {summary['n_articles']:>7,}  (+{summary['n_new_articles']:,} new, "
-        f"{summary["n_duplicates_skipped"]:,} duplicates or already stored skipped)\n"
+        f"{summary['n_duplicates_skipped']:,} duplicates or already stored skipped)\n"
         f"  claims     {summary['n_claims']:>7,}  ({summary['n_unassigned']:,} unassigned, {summary['n_undated']:,} undated)\n"
         f"  narratives {summary['n_narratives']:>7,}  in {summary['n_themes']:,} themes\n"
         f"  quarantined{summary['n_quarantined']:>7,}\n"
