@@ -23,8 +23,9 @@ from narratives import store
 from narratives.cluster import NarrativeClusterer
 from narratives.config import ClusterConfig, Config, EmbedConfig, load_config
 from narratives.outlets import OutletAliases
-from narratives.embed import count_uncached, embed_texts, make_embedder
+from narratives.embed import count_uncached, embed_texts, fill_cache, make_embedder
 from narratives.schemas import ARTICLES, CLAIMS
+from narratives.syndication import find_reprints, link_copies
 from narratives.track import narrative_timeseries
 
 
@@ -67,6 +68,16 @@ def merge_claims_task(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame
     return claims_mod.merge_claims(existing, new)
 
 
+@task(name="find-reprints")
+def reprints_task(existing: pd.DataFrame, new: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    return find_reprints(pd.concat([existing, new], ignore_index=True), cfg.syndication)
+
+
+@task(name="link-copies")
+def link_copies_task(claims: pd.DataFrame, reprints: pd.DataFrame) -> pd.DataFrame:
+    return link_copies(claims, reprints)
+
+
 @task(
     name="embed", cache_policy=(INPUTS - "db") + TASK_SOURCE, persist_result=True,
     cache_expiration=timedelta(days=7), retries=1,
@@ -78,14 +89,20 @@ def embed_task(texts: list[str], cfg: EmbedConfig, db: str) -> np.ndarray:
     )[0]
 
 
+@task(name="fill-embedding-cache", retries=2, retry_delay_seconds=2)
+def fill_cache_task(texts: list[str], X: np.ndarray, cfg: EmbedConfig, db: str) -> None:
+    fill_cache(texts, X, cfg.model, store.DuckDBEmbeddingCache(db))
+
+
 @task(name="count-uncached", retries=2, retry_delay_seconds=2)
 def count_uncached_task(texts: list[str], cfg: EmbedConfig, db: str) -> int:
     return count_uncached(texts, cfg.model, store.DuckDBEmbeddingCache(db))
 
 
 @task(name="cluster")
-def cluster_task(X: np.ndarray, cfg: ClusterConfig) -> NarrativeClusterer:
-    return NarrativeClusterer(cfg).fit(X, on_progress=_say)
+def cluster_task(X: np.ndarray, claims: pd.DataFrame, cfg: ClusterConfig) -> NarrativeClusterer:
+    """Clusters the claims that are not copies of an original claim (reprints are clustered once)."""
+    return NarrativeClusterer(cfg).fit(X[assemble_mod.unique_mask(claims)], on_progress=_say)
 
 
 @task(name="label")
@@ -100,8 +117,9 @@ def track_task(claims: pd.DataFrame, cfg: Config) -> pd.DataFrame:
 
 @task(name="store", retries=2, retry_delay_seconds=2)
 def store_task(db: str, run_id: str, new_articles: pd.DataFrame, result: assemble_mod.Assembled,
-               timeseries: pd.DataFrame, quarantine: list[dict]) -> None:
-    store.commit_results(db, run_id, new_articles, result.claims, result.narratives, result.themes, timeseries, quarantine)
+               timeseries: pd.DataFrame, quarantine: list[dict], reprints: pd.DataFrame) -> None:
+    store.commit_results(db, run_id, new_articles, result.claims, result.narratives, result.themes, timeseries,
+                         quarantine, reprints)
 
 
 @task(name="export-parquet", retries=2, retry_delay_seconds=2)
@@ -145,14 +163,17 @@ def narratives_flow(
         cleaned = clean_task(records, cfg)
         new_articles = cleaned.assign(run_id=run_id)[ARTICLES.columns]
         new_claims = claims_task(cleaned, cfg)
-        claims = merge_claims_task(existing_claims, new_claims)
+        reprints = reprints_task(existing_articles, new_articles, cfg)
+        claims = link_copies_task(merge_claims_task(existing_claims, new_claims), reprints)
         texts = claims[CLAIMS.c.embed_text].tolist()
         n_embedded = count_uncached_task(texts, cfg.embed, db)
         X = embed_task(texts, cfg.embed, db)
-        fit = cluster_task(X, cfg.cluster)
+        if n_embedded:  # the vectors may have come from Prefect's task cache: keep the database cache whole
+            fill_cache_task(texts, X, cfg.embed, db)
+        fit = cluster_task(X, claims, cfg.cluster)
         result = assemble_task(claims, X, fit, cfg)
         timeseries = track_task(result.claims, cfg)
-        store_task(db, run_id, new_articles, result, timeseries, quarantine)
+        store_task(db, run_id, new_articles, result, timeseries, quarantine, reprints)
         counts = {
             "n_input_records": ingested.n_read,
             "n_new_articles": len(new_articles),
@@ -164,6 +185,7 @@ def narratives_flow(
             "n_undated": int(result.claims[CLAIMS.c.published_at].isna().sum()),
             "n_quarantined": len(quarantine),
             "n_embedded": n_embedded,
+            "n_reprints": len(reprints),
         }
         finish_run_task(db, run_id, "succeeded", counts)
         export_task(db, tables_dir)

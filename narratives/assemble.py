@@ -16,6 +16,25 @@ from narratives.track import narrative_extent
 C, N, TH = CLAIMS.c, NARRATIVES.c, THEMES.c
 
 
+def unique_mask(claims: pd.DataFrame) -> np.ndarray:
+    """Claims that are clustered: all but copies of an original claim."""
+    return claims[C.original_claim_id].isna().to_numpy()
+
+
+def expand_to_copies(claims: pd.DataFrame, labels: np.ndarray, membership: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and memberships for all claims, given those of the unique claims (in order)."""
+    mask = unique_mask(claims)
+    full_labels = np.full(len(claims), -1, dtype=np.int64)
+    full_member = np.full(len(claims), np.nan)
+    full_labels[mask] = labels
+    full_member[mask] = membership
+    pos = {cid: i for i, cid in enumerate(claims[C.claim_id])}
+    for i in np.flatnonzero(~mask):
+        j = pos[claims[C.original_claim_id].iat[i]]
+        full_labels[i], full_member[i] = full_labels[j], full_member[j]
+    return full_labels, full_member
+
+
 @dataclass
 class Assembled:
     claims: pd.DataFrame
@@ -24,8 +43,11 @@ class Assembled:
 
 
 def assemble(claims: pd.DataFrame, X: np.ndarray, fit: NarrativeClusterer, cfg: LabelConfig) -> Assembled:
-    """Assign narrative/theme ids (1-based, 1 = largest) to claims and build the narratives and themes tables."""
-    labels = np.asarray(fit.labels_)
+    """Assign narrative/theme ids (1-based, 1 = largest) to claims and build the narratives and themes tables.
+
+    ``fit`` was fitted on the claims without ``original_claim_id`` (in order); copies of an original claim
+    inherit its narrative and membership."""
+    labels, membership = expand_to_copies(claims, np.asarray(fit.labels_), np.asarray(fit.membership_))
     k = fit.n_narratives_
     out = claims.copy()
     nid = np.where(labels >= 0, labels + 1, 0)
@@ -33,7 +55,7 @@ def assemble(claims: pd.DataFrame, X: np.ndarray, fit: NarrativeClusterer, cfg: 
     tid = np.where(labels >= 0, theme_of[np.maximum(labels, 0)] + 1 if k else 0, 0)
     out[C.narrative_id] = pd.array(np.where(labels >= 0, nid, None), dtype="Int64")
     out[C.theme_id] = pd.array(np.where(labels >= 0, tid, None), dtype="Int64")
-    out[C.membership] = np.where(labels >= 0, fit.membership_, np.nan)
+    out[C.membership] = np.where(labels >= 0, membership, np.nan)
     out = out[CLAIMS.columns]
 
     docs = out[C.embed_text].tolist()

@@ -47,6 +47,16 @@ class ClaimsConfig(_Section):
     max_words: int = Field(90, ge=2)
 
 
+class SyndicationConfig(_Section):
+    enabled: bool = True
+    threshold: float = Field(0.5, gt=0.0, le=1.0)
+    shingle_words: int = Field(5, ge=1)
+    min_words: int = Field(25, ge=1)
+    num_perm: int = Field(128, ge=8)
+    bands: int = Field(32, ge=1)
+    seed: int = 1
+
+
 class EmbedConfig(_Section):
     model: str = PACKAGED_MODEL
     batch_size: int = Field(64, ge=1)
@@ -86,6 +96,7 @@ class OutputConfig(_Section):
 class Config(_Section):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     claims: ClaimsConfig = Field(default_factory=ClaimsConfig)
+    syndication: SyndicationConfig = Field(default_factory=SyndicationConfig)
     embed: EmbedConfig = Field(default_factory=EmbedConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     label: LabelConfig = Field(default_factory=LabelConfig)

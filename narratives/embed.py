@@ -121,6 +121,16 @@ def count_uncached(texts: Sequence[str], model: str, cache: EmbeddingCache | Non
     return len(hashes) - (len(cache.get(model, hashes)) if cache is not None else 0)
 
 
+def fill_cache(texts: Sequence[str], vectors: np.ndarray, model: str, cache: EmbeddingCache) -> None:
+    """Make sure ``cache`` holds these vectors (e.g. when they came from an orchestrator's task cache)."""
+    first: dict[str, int] = {}
+    for i, t in enumerate(texts):
+        first.setdefault(text_hash(t), i)
+    missing = [h for h in first if h not in cache.get(model, list(first))]
+    if missing:
+        cache.put(model, missing, np.asarray(vectors)[[first[h] for h in missing]])
+
+
 def embed_texts(
     texts: Sequence[str],
     embedder: Embedder,

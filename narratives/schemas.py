@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from narratives.errors import SchemaError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: reprints table, claims.original_claim_id, runs.n_reprints
 
 TS = pa.timestamp("us")  # naive UTC
 
@@ -96,6 +96,22 @@ CLAIMS = _table(
         ("theme_id", I64, True, "Broader theme of its narrative; NULL when unassigned."),
         ("membership", F64, True, "Cosine similarity of the claim to its narrative centroid; NULL when unassigned."),
         ("source", STR, False, "Where the article came from (file name and line/row)."),
+        ("original_claim_id", STR, True,
+         "For a claim of a reprinted article that repeats the original's sentence: the original claim "
+         "(clustered once, counted for every outlet). NULL otherwise."),
+    ],
+)
+
+REPRINTS = _table(
+    "reprints", ("article_id",), "one row per article that copies an earlier one",
+    "Syndication: exact and near-duplicate articles (MinHash on word shingles, verified by Jaccard), each linked "
+    "to the earliest original of its group.",
+    [
+        ("article_id", STR, False, "The copy."),
+        ("original_article_id", STR, False, "Earliest article of the group (undated articles count as latest)."),
+        ("similarity", F64, False, "Jaccard similarity of word shingles to the original (1.0 = identical text)."),
+        ("outlet", STR, True, "Outlet of the copy."),
+        ("original_outlet", STR, True, "Outlet of the original."),
     ],
 )
 
@@ -167,6 +183,7 @@ RUNS = _table(
         ("n_quarantined", I64, True, "Records quarantined by this run."),
         ("n_embedded", I64, True, "Texts embedded by this run (not found in the embedding cache)."),
         ("error", STR, True, "Error message of a failed run."),
+        ("n_reprints", I64, True, "Articles linked to an earlier original (syndication) after the run."),
     ],
 )
 
@@ -194,7 +211,7 @@ EMBEDDING_CACHE = _table(
 
 ALL_TABLES: dict[str, TableDef] = {
     t.name: t
-    for t in (ARTICLES, CLAIMS, NARRATIVES, THEMES, NARRATIVE_TIMESERIES, RUNS, QUARANTINE, EMBEDDING_CACHE)
+    for t in (ARTICLES, CLAIMS, REPRINTS, NARRATIVES, THEMES, NARRATIVE_TIMESERIES, RUNS, QUARANTINE, EMBEDDING_CACHE)
 }
 EXPORTED_TABLES = [n for n in ALL_TABLES if n != EMBEDDING_CACHE.name]
 

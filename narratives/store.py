@@ -21,7 +21,7 @@ import pyarrow as pa
 from narratives.errors import NarrativesError
 from narratives.schemas import (
     ALL_TABLES, ARTICLES, CLAIMS, EMBEDDING_CACHE, EXPORTED_TABLES, NARRATIVE_TIMESERIES, NARRATIVES, QUARANTINE,
-    RUNS, SCHEMA_VERSION, THEMES, TableDef, check_arrow, to_arrow,
+    REPRINTS, RUNS, SCHEMA_VERSION, THEMES, TableDef, check_arrow, to_arrow,
 )
 
 _DUCK_TYPES = {
@@ -30,7 +30,7 @@ _DUCK_TYPES = {
     pa.list_(pa.string()): "VARCHAR[]", pa.list_(pa.float32()): "FLOAT[]",
 }
 # Tables a run replaces as a whole (derived from all claims); the others are appended to.
-REPLACED = (CLAIMS, NARRATIVES, THEMES, NARRATIVE_TIMESERIES)
+REPLACED = (CLAIMS, REPRINTS, NARRATIVES, THEMES, NARRATIVE_TIMESERIES)
 
 
 def utcnow() -> datetime:
@@ -175,7 +175,7 @@ class DuckDBEmbeddingCache:
 
 def commit_results(db_path: str | Path, run_id: str, new_articles: pd.DataFrame, claims: pd.DataFrame,
                    narratives: pd.DataFrame, themes: pd.DataFrame, timeseries: pd.DataFrame,
-                   quarantine: list[dict]) -> None:
+                   quarantine: list[dict], reprints: pd.DataFrame | None = None) -> None:
     """Write a run's results in one transaction: new articles and quarantine rows are appended; claims,
     narratives, themes and time series are replaced. Every table is validated against its schema first,
     so an off-schema table fails the run before anything is written."""
@@ -184,6 +184,7 @@ def commit_results(db_path: str | Path, run_id: str, new_articles: pd.DataFrame,
         ARTICLES.name: to_arrow(ARTICLES, new_articles),
         QUARANTINE.name: to_arrow(QUARANTINE, q[QUARANTINE.columns]),
         CLAIMS.name: to_arrow(CLAIMS, claims),
+        REPRINTS.name: to_arrow(REPRINTS, reprints if reprints is not None else REPRINTS.schema.empty_table().to_pandas()),
         NARRATIVES.name: to_arrow(NARRATIVES, narratives),
         THEMES.name: to_arrow(THEMES, themes),
         NARRATIVE_TIMESERIES.name: to_arrow(NARRATIVE_TIMESERIES, timeseries),

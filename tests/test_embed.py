@@ -69,3 +69,13 @@ def test_count_uncached():
     embed_texts(["a"], CountingEmbedder(), cache)
     assert count_uncached(["a", "b", "a"], "hashing-64", cache) == 1
     assert count_uncached(["a"], "other", cache) == 1
+
+
+def test_fill_cache_adds_only_missing():
+    from narratives.embed import fill_cache
+
+    cache, e = DictCache(), CountingEmbedder()
+    X, _ = embed_texts(["a b c", "d e f"], e, cache)
+    fresh = DictCache()
+    fill_cache(["a b c", "d e f", "a b c"], X[[0, 1, 0]], "m", fresh)
+    assert len(fresh.data) == 2 and np.allclose(fresh.data[("m", text_hash("d e f"))], X[1])

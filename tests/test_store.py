@@ -88,7 +88,7 @@ def test_export_parquet_matches_schema(tmp_path):
     store.start_run(db, "r1", "cfg", None)
     paths = store.export_parquet(db, tmp_path / "tables")
     names = {p.stem for p in paths}
-    assert {"articles", "claims", "narratives", "themes", "narrative_timeseries", "runs", "quarantine"} == names
+    assert {"articles", "claims", "reprints", "narratives", "themes", "narrative_timeseries", "runs", "quarantine"} == names
     runs = pq.read_table(tmp_path / "tables" / "runs.parquet")
     assert runs.schema.names == RUNS.columns and runs.num_rows == 1
     assert not list((tmp_path / "tables").glob(".*tmp"))
@@ -102,8 +102,11 @@ def test_read_only_missing_db_is_clear(tmp_path):
 def test_outputs_readme_documents_every_table_and_column():
     from pathlib import Path
 
+    from narratives.tables_doc import render
+
     readme = (Path(__file__).resolve().parent.parent / "outputs" / "README.md").read_text()
     for name, table in ALL_TABLES.items():
         assert f"## `{name}`" in readme, name
         for col in table.columns:
             assert f"| `{col}` |" in readme, f"{name}.{col}"
+    assert readme == render(), "outputs/README.md is stale: run python -m narratives.tables_doc > outputs/README.md"

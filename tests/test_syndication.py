@@ -1,0 +1,64 @@
+import numpy as np
+import pandas as pd
+
+from narratives.assemble import expand_to_copies
+from narratives.config import SyndicationConfig
+from narratives.syndication import find_reprints, link_copies, minhash, shingles
+
+BODY = ("NATO continues to move its military infrastructure toward the borders of Russia, Kremlin spokesman "
+        "Dmitry Peskov said on Monday. He added that Moscow sees the deployment of new battalions in the Baltic "
+        "states as a direct threat to its national security and will take measures in response. The alliance "
+        "has held more than forty exercises near the Russian frontier this year, according to the ministry.")
+OTHER = ("The regional government approved a new budget for park renovation next year. Officials said the "
+         "works would start in spring and include new lighting, paths and a playground for children, while the "
+         "old fountain in the central square will be restored by local craftsmen before the city festival.")
+
+
+def arts(rows):
+    df = pd.DataFrame(rows, columns=["article_id", "outlet", "published_at", "clean_text"])
+    df["published_at"] = pd.to_datetime(df["published_at"])
+    return df
+
+
+def test_minhash_estimates_jaccard():
+    a, b = shingles(BODY, 5), shingles(BODY.replace("Monday", "Tuesday"), 5)
+    sig = minhash([a, b], 256)
+    est = (sig[0] == sig[1]).mean()
+    true = len(a & b) / len(a | b)
+    assert abs(est - true) < 0.1 and 0.7 < true < 1.0
+
+
+def test_reprints_link_copies_to_earliest_original():
+    edited = BODY.replace("on Monday", "on Monday evening").replace("more than forty", "over 40")
+    df = arts([
+        ("rt-1", "RT", "2026-01-06", edited),          # light edit, a day later
+        ("sp-1", "Sputnik", "2026-01-05", BODY),       # the original
+        ("nf-1", "News Front", None, BODY),            # undated exact copy
+        ("x-1", "TASS", "2026-01-04", OTHER),          # unrelated
+    ])
+    rep = find_reprints(df, SyndicationConfig()).set_index("article_id")
+    assert set(rep.index) == {"rt-1", "nf-1"}
+    assert (rep["original_article_id"] == "sp-1").all()
+    assert rep.loc["nf-1", "similarity"] == 1.0 and 0.5 <= rep.loc["rt-1", "similarity"] < 1.0
+    assert rep.loc["rt-1", "original_outlet"] == "Sputnik"
+
+
+def test_short_texts_link_only_when_identical_and_can_be_disabled():
+    df = arts([("a", "RT", "2026-01-01", "NATO is expanding east."), ("b", "TASS", "2026-01-02", "NATO is expanding east!"),
+               ("c", "X", "2026-01-03", "NATO is expanding west.")])
+    rep = find_reprints(df, SyndicationConfig())
+    assert rep[["article_id", "original_article_id"]].values.tolist() == [["b", "a"]]
+    assert find_reprints(df, SyndicationConfig(enabled=False)).empty
+
+
+def test_copied_claims_point_to_original_and_inherit_labels():
+    claims = pd.DataFrame({
+        "claim_id": ["o1", "o2", "c1", "c2"], "article_id": ["sp", "sp", "rt", "rt"],
+        "text": ["NATO moves east.", "Sanctions hurt Europe.", "NATO moves east!", "A new sentence here."],
+    })
+    reprints = pd.DataFrame({"article_id": ["rt"], "original_article_id": ["sp"], "similarity": [0.9],
+                             "outlet": ["RT"], "original_outlet": ["Sputnik"]})
+    linked = link_copies(claims, reprints)
+    assert [None if pd.isna(v) else v for v in linked["original_claim_id"]] == [None, None, "o1", None]
+    labels, member = expand_to_copies(linked, np.array([0, 1, 2]), np.array([0.9, 0.8, 0.7]))
+    assert labels.tolist() == [0, 1, 0, 2] and member.tolist() == [0.9, 0.8, 0.9, 0.7]
