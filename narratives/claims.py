@@ -28,11 +28,13 @@ SPEECH_VERBS = (
     "said", "says", "told", "stressed", "added", "noted", "explained", "insisted", "stated", "claimed", "warned",
     "declared", "argued", "emphasized", "emphasised", "underlined", "pointed out", "announced", "asserted",
     "reiterated", "confirmed", "believes", "suggested", "accused", "alleged", "wrote", "recalled", "admitted",
-    "commented", "remarked", "continued", "concluded", "maintained", "has said", "has stated",
+    "commented", "remarked", "continued", "concluded", "maintained", "has said", "has stated", "expressed",
+    "voiced", "dismissed", "denied", "denies", "demanded", "threatened", "pledged", "fears", "is afraid",
+    "been accusing", "accuses", "vowed", "promised", "predicted",
 )
 _VERB_RE = "|".join(sorted((re.escape(v) for v in SPEECH_VERBS), key=len, reverse=True))
-_AUX = r"(?:(?:has|have|had|repeatedly|previously|also|earlier|once again|again|reportedly)\s+)*"
-_NP = r"(?P<speaker>(?:the\s+|a\s+)?[A-Z][\w'’.\-]*(?:\s+(?:[A-Z][\w'’.\-]*|of|the|for|and|de|von|al-)){0,7}|[Hh]e|[Ss]he|[Tt]hey)"
+_AUX = r"(?:(?:has|have|had|repeatedly|previously|also|earlier|once again|again|reportedly|for years|long)\s+)*"
+_NP = r"(?P<speaker>(?:the\s+|a\s+)?[A-Z][\w'’.\-]*(?:\s+(?:[A-Z][\w'’.\-]*|of|the|for|and|de|von|al-)){0,9}|[Hh]e|[Ss]he|[Tt]hey)"
 _NP_LOWER = r"(?P<speaker>(?:the|a)\s+[\w'’\-]+(?:\s+[\w'’\-]+){0,4}|[A-Z][\w'’.\-]*(?:\s+(?:[A-Z][\w'’.\-]*|[a-z]+)){0,6}|he|she|they)"
 
 _SPEAKER_PATTERNS = [
@@ -47,8 +49,14 @@ _SPEAKER_PATTERNS = [
     # Peskov said that …   /   Moscow has repeatedly stated that …   /   He stated that …
     re.compile(r"^(?:[A-Z][A-Z .'-]+\([^)]*\)\s*[—–-]\s*)?" + _NP_LOWER + r"\s+" + _AUX + r"(?:" + _VERB_RE + r")\b(?:\s+\w+){0,3}?\s*(?:that\b|,|:|[\"“])"),
     re.compile(r"^" + _NP + r"\s+" + _AUX + r"(?:" + _VERB_RE + r")\b"),
-    # Speaking at the conference, Secretary General Jens Stoltenberg said that …
+    re.compile(r"^" + _NP_LOWER + r"\s+" + _AUX + r"(?:" + _VERB_RE + r")\b"),
+    # Speaking at the conference, Secretary General Jens Stoltenberg said that …   /   Last year, Moscow announced …
     re.compile(r"^[^,\"“”]{3,80},\s+" + _NP + r"\s+" + _AUX + r"(?:" + _VERB_RE + r")\s+(?:that\b|,|:|[\"“])"),
+    re.compile(r"^[^,\"“”]{3,40},\s+" + _NP + r"\s+" + _AUX + r"(?:" + _VERB_RE + r")\b"),
+    # Moscow, however, denies …
+    re.compile(r"^" + _NP + r",\s+\w+,\s+" + _AUX + r"(?:" + _VERB_RE + r")\b"),
+    # …, Dmitry Peskov, the press secretary of the President, said in an interview …
+    re.compile(r",\s+(?P<speaker>[A-Z][\w'’\-]+(?:\s+[A-Z][\w'’\-]+){1,2}),\s+(?:the\s+)?[a-z][^,]{3,100},\s+" + _AUX + r"(?:" + _VERB_RE + r")\b"),
 ]
 _TITLE_WORDS = {"Secretary", "General", "President", "Minister", "Spokesman", "Spokeswoman", "Chief", "Ambassador",
                 "Deputy", "Prime", "Foreign", "Defense", "Defence", "Press", "Head", "Director", "Chairman", "Senator"}
@@ -150,6 +158,9 @@ def _person(name: str) -> str | None:
     if not m:
         return None
     words = [w for w in m.group(1).split() if not w.isupper() and w not in _TITLE_WORDS]
+    before = name[: m.start(1)].split()
+    if len(words) == 3 and before and before[-1].lower() in {"of", "to", "for", "in"}:
+        words = words[1:]  # "Press Secretary of the President of Russia Dmitry Peskov"
     return " ".join(words) if words else None
 
 
@@ -161,7 +172,17 @@ class SpeakerResolver:
         self.people: dict[str, str] = {}  # surname or role -> full name
 
     def _register(self, phrase: str) -> str:
-        person = _person(phrase)
+        by = re.search(r"\bby\s+((?:[A-Z][\w'’\-]+\s+){0,2}[A-Z][\w'’\-]+)$", phrase)  # "a statement by Putin"
+        if by:
+            phrase = by.group(1)
+        named = _person(phrase)
+        if not named or len(named.split()) < 2:  # a role, not a name: "the bloc's secretary general"
+            head = re.split(r"\s+(?:for|of|to)\s+", phrase.lower())[0]
+            head = re.sub(r"^.*[’']s\s+", "", head)  # "Vladimir Putin's spokesman" -> "spokesman"
+            for role, person in self.people.items():
+                if role == role.lower() and (head == role or head.endswith(" " + role)):
+                    return person
+        person = named
         if person and len(person.split()) >= 2 and person.split()[0] not in {"Kremlin", "Russian", "Foreign"}:
             self.people[person.split()[-1]] = person
             role = phrase[: len(phrase) - len(person)].strip().lower()
@@ -176,10 +197,22 @@ class SpeakerResolver:
 
     def observe(self, text: str) -> None:
         """Learn names from any sentence ("Kremlin spokesman Dmitry Peskov")."""
-        for m in re.finditer(r"\b([a-z]+\s+)?(spokes(?:man|woman|person)|minister|president|secretary general|chief)\s+((?:[A-Z][\w'’\-]+\s+){1,2}[A-Z][\w'’\-]+)", text):
-            person = m.group(3)
+        for m in re.finditer(r"\b([a-z]+\s+)?((?i:spokes(?:man|woman|person)|minister|president|secretary general|chief|press secretary))\s+((?:[A-Z][\w'’\-]+\s+){1,2}[A-Z][\w'’\-]+)", text):
+            person = " ".join(w for w in m.group(3).split() if w not in _TITLE_WORDS)
+            if len(person.split()) < 2:
+                continue
             self.people[person.split()[-1]] = person
-            self.people[(m.group(1) or "") + m.group(2)] = person
+            self.people[((m.group(1) or "") + m.group(2)).lower()] = person
+            self.people.setdefault(m.group(2).lower(), person)
+        for m in re.finditer(r"((?:[A-Z][\w'’\-]+\s+)[A-Z][\w'’\-]+),\s+(?:the\s+)?((?:press secretary|spokesman|spokeswoman)[^,]*),", text):
+            self.people[m.group(1).split()[-1]] = m.group(1)
+            self.people[m.group(2).lower()] = m.group(1)
+            self.people.setdefault(re.split(r"\s+(?:for|of|to)\s+", m.group(2).lower())[0], m.group(1))
+        for key in ("press secretary", "spokesman", "spokeswoman", "spokesperson"):  # one office, several names
+            if key in self.people:
+                for alias in ("press secretary", "spokesman", "spokeswoman", "spokesperson"):
+                    self.people.setdefault(alias, self.people[key])
+                break
 
     def speaker(self, text: str) -> str | None:
         self.observe(text)
@@ -254,6 +287,8 @@ def extract_claims(articles: pd.DataFrame, cfg: ClaimsConfig, unit: str = "artic
             sentences = [Sentence(body, 0, any(c in body for c in OPEN_QUOTES + '"'))]
         else:
             sentences = split_sentences(art.clean_text, cfg.max_words)
+        for sent in sentences:  # first pass: learn who is who ("Kremlin spokesman Dmitry Peskov")
+            resolver.observe(sent.text)
         for sent in sentences:
             speaker = resolver.speaker(sent.text)
             if speaker is None and sent.text[:1] in "\"“«" and resolver.last:

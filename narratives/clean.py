@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlparse
 
 import pandas as pd
@@ -31,6 +32,7 @@ _CRUFT_PATTERNS = [re.compile(p, re.I) for p in (
     r"^©",                                                                       # photo credit
     r"©\s*\w+",                                                                  # caption with credit
     r"^/?\s*photo\s*:",                                                          # "/ Photo: REUTERS"
+    r"^(published|posted|updated|date)(\s+on)?\s*[:\-]?\s*\S.{0,40}$",                # date lines
     r"^estimated read time",
     r"^source from\s*:",
     r"^read full article at",
@@ -54,10 +56,35 @@ _DOMAIN_OUTLETS = {
 }
 
 
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_DATE_LABEL = re.compile(
+    r"^\s*(?:published(?: on)?|posted(?: on)?|date(?: published)?|publication date)\s*[:\-]?\s*(?P<d>.+?)\s*$",
+    re.I | re.M)
+_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d %B %Y", "%B %d, %Y", "%B %d %Y", "%d %b %Y", "%b %d, %Y")
+
+
 @dataclass(frozen=True)
 class CleanResult:
     text: str
     outlet_hint: str | None
+    date_hint: datetime | None = None
+
+
+def infer_page_date(text: str) -> datetime | None:
+    """The publication date a page states explicitly ("Published: 25 May 2022", "Posted on 2022-05-25"), when
+    exactly one distinct such date is given. Page clocks, weather widgets and dates in running text are never
+    used: a page without a labelled date stays undated."""
+    found = set()
+    for m in _DATE_LABEL.finditer(text):
+        raw = re.sub(r"\s+\d{1,2}:\d{2}.*$", "", m.group("d")).strip(" ,.")  # drop a trailing time
+        raw = re.sub(r"^(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday),?\s+", "", raw, flags=re.I)
+        for fmt in _DATE_FORMATS:
+            try:
+                found.add(datetime.strptime(raw, fmt))
+                break
+            except ValueError:
+                continue
+    return found.pop() if len(found) == 1 else None
 
 
 def _is_cruft(line: str, title: str | None) -> bool:
@@ -68,10 +95,17 @@ def _is_cruft(line: str, title: str | None) -> bool:
         return True
     if any(p.search(line) for p in _CRUFT_PATTERNS):
         return True
-    # Headlines, tag lines, navigation and captions without a sentence end: not body text.
+    # Headlines, tag lines, navigation and captions without a sentence end: not body text ...
     if not _TERMINAL.search(line):
-        return True
+        return not is_standfirst(line)  # ... except a long sentence-case standfirst ("..., Peskov has said")
     return False
+
+
+def is_standfirst(line: str) -> bool:
+    """A lead/standfirst line: a full sentence without its final period (>= 12 words, not Title Case)."""
+    words = line.split()
+    caps = sum(w[:1].isupper() for w in words)
+    return len(words) >= 12 and caps < 0.5 * len(words) and not _TERMINAL.search(line)
 
 
 def infer_outlet(text: str, url: str | None = None) -> str | None:
@@ -97,8 +131,8 @@ def clean_text(text: str, title: str | None = None) -> CleanResult:
         line = _INLINE_CRUFT.sub("", line).strip()
         if not line or _is_cruft(line, title):
             continue
-        kept.append(line)
-    return CleanResult(text="\n".join(kept), outlet_hint=infer_outlet(text))
+        kept.append(line + "." if is_standfirst(line) else line)
+    return CleanResult(text="\n".join(kept), outlet_hint=infer_outlet(text), date_hint=infer_page_date(text))
 
 
 def clean_articles(records: pd.DataFrame, aliases: OutletAliases | None = None) -> pd.DataFrame:
@@ -115,4 +149,8 @@ def clean_articles(records: pd.DataFrame, aliases: OutletAliases | None = None) 
     ]
     if aliases is not None:
         out["outlet"] = [aliases.canonical(o) if isinstance(o, str) else None for o in out["outlet"]]
+    if "is_raw_page" in out:  # raw pages: a date only from an explicit publication-date line
+        dates = [d if not pd.isna(d) else (c.date_hint if raw else None)
+                 for d, c, raw in zip(out["published_at"], cleaned, out["is_raw_page"])]
+        out["published_at"] = pd.to_datetime(pd.Series(dates, index=out.index, dtype=object)).astype("datetime64[us]")
     return out
