@@ -16,8 +16,9 @@ import json
 import math
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 __all__ = ["PlantedNarrative", "DemoCorpus", "generate_demo_corpus", "write_demo_corpus"]
 
@@ -34,6 +35,7 @@ class DemoCorpus:
     articles: list[dict]
     truth: list[dict]
     narratives: list[PlantedNarrative]
+    reprints: list[dict] = field(default_factory=list)  # {article_id, original_article_id}: syndicated copies
 
 
 # --- planted narratives: key, theme, description, subject, predicates, complements, headlines, tags ---------
@@ -498,12 +500,46 @@ def _build(seed: int, n_articles: int, n_days: int, start: str) -> tuple[list[di
     return articles, truth, background
 
 
+REPRINT_SHARE = 0.06
+
+
+def _reprints(articles: list[dict], truth: list[dict], background: list[dict], seed: int, n_days: int,
+              start: str, n: int) -> list[dict]:
+    """Syndicated copies: ``n`` articles are reprinted 0-3 days later by another outlet (page cruft and all, as
+    aggregators do), with one background sentence dropped (a light edit). Appends to articles and truth;
+    returns {article_id, original_article_id} rows."""
+    rng = random.Random(seed * 7919 + 1)
+    last = _dt.date.fromisoformat(start) + _dt.timedelta(days=n_days - 1)
+    outlets = sorted({a["outlet"] for a in articles})
+    bg_by_article: dict[str, list[str]] = {}
+    for row in background:
+        bg_by_article.setdefault(row["article_id"], []).append(row["sentence"])
+    rows = []
+    hosts = {a["outlet"]: urlparse(a["url"]).netloc for a in articles}
+    for orig in rng.sample(articles, k=n) if n and len(articles) > 1 else []:
+        aid = f"demo-r{len(rows) + 1:04d}"
+        text = orig["text"]
+        drop = [b for b in bg_by_article.get(orig["id"], [])[1:] if text.count(b) == 1]
+        if drop:
+            b = rng.choice(drop)
+            text = text.replace(" " + b, "").replace(b + " ", "").replace(b, "")
+        day = min(_dt.date.fromisoformat(orig["published_at"]) + _dt.timedelta(days=rng.randint(0, 3)), last)
+        outlet = rng.choice([o for o in outlets if o != orig["outlet"]] or outlets)
+        articles.append({"id": aid, "url": f"https://{hosts[outlet]}/reprint/{aid}", "outlet": outlet,
+                         "published_at": day.isoformat(), "title": orig["title"], "text": text})
+        truth.extend({**t, "article_id": aid} for t in [t for t in truth if t["article_id"] == orig["id"]])
+        rows.append({"article_id": aid, "original_article_id": orig["id"]})
+    return rows
+
+
 def generate_demo_corpus(seed: int = 7, n_articles: int = 400, n_days: int = 75, start: str = "2026-01-05") -> DemoCorpus:
     """Build the synthetic corpus: articles, one truth row per planted sentence, and the planted narratives."""
     if n_articles < 1 or n_days < 1:
         raise ValueError("n_articles and n_days must be positive")
-    articles, truth, _ = _build(seed, n_articles, n_days, start)
-    return DemoCorpus(articles=articles, truth=truth, narratives=list(NARRATIVES))
+    n_reprints = round(REPRINT_SHARE * n_articles) if n_articles >= 20 else 0
+    articles, truth, background = _build(seed, n_articles - n_reprints, n_days, start)
+    reprints = _reprints(articles, truth, background, seed, n_days, start, n_reprints)
+    return DemoCorpus(articles=articles, truth=truth, narratives=list(NARRATIVES), reprints=reprints)
 
 
 def write_demo_corpus(out_dir, seed: int = 7, n_articles: int = 400, n_days: int = 75,
@@ -524,6 +560,12 @@ def write_demo_corpus(out_dir, seed: int = 7, n_articles: int = 400, n_days: int
     writer.writeheader()
     writer.writerows(corpus.truth)
     paths["truth"].write_text(buf.getvalue(), encoding="utf-8", newline="\n")
+    paths["reprints"] = out / "reprints.csv"
+    rep = io.StringIO()
+    rw = csv.DictWriter(rep, fieldnames=["article_id", "original_article_id"], lineterminator="\n")
+    rw.writeheader()
+    rw.writerows(corpus.reprints)
+    paths["reprints"].write_text(rep.getvalue(), encoding="utf-8", newline="\n")
     nar = [{"key": n.key, "theme": n.theme, "description": n.description} for n in corpus.narratives]
     paths["narratives"].write_text(json.dumps(nar, indent=2, ensure_ascii=False) + "\n", encoding="utf-8", newline="\n")
     return paths

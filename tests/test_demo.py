@@ -87,8 +87,8 @@ def test_dataclasses_are_frozen(corpus):
 
 
 def test_write_creates_dir_and_returns_paths(written):
-    assert set(written) == {"articles", "truth", "narratives"}
-    assert [p.name for p in written.values()] == ["articles.jsonl", "truth.csv", "planted_narratives.json"]
+    assert set(written) == {"articles", "truth", "narratives", "reprints"}
+    assert sorted(p.name for p in written.values()) == ["articles.jsonl", "planted_narratives.json", "reprints.csv", "truth.csv"]
     assert all(p.is_file() for p in written.values())
 
 
@@ -220,8 +220,10 @@ def test_background_sentence_shape(built):
 
 def test_paraphrase_diversity(corpus):
     by_key = defaultdict(list)
+    copies = {r["article_id"] for r in corpus.reprints}
     for r in corpus.truth:
-        by_key[r["narrative_key"]].append(r["sentence"])
+        if r["article_id"] not in copies:  # syndicated copies repeat their original's sentences on purpose
+            by_key[r["narrative_key"]].append(r["sentence"])
     for key, sents in by_key.items():
         assert len(set(sents)) >= 30, key
         assert len(set(sents)) / len(sents) >= 0.9, key
@@ -261,7 +263,8 @@ def test_cruft_is_present_and_outlet_specific(corpus):
     assert any(re.fullmatch(r"-?\d+\.\d C", line) for line in lines)
     assert any(re.fullmatch(r"[A-Z][a-z]+day, [A-Z][a-z]+ \d{1,2}, \d{4}", line) for line in lines)
     assert any(line.startswith("MOSCOW (Sputnik) — ") for line in lines)
-    for a in corpus.articles:
+    copies = {r["article_id"] for r in corpus.reprints}  # aggregators reprint pages with the source's markers
+    for a in (a for a in corpus.articles if a["id"] not in copies):
         if "Source From: Segodnya" in a["text"]:
             assert a["outlet"] == "Segodnya"
         if "Read Full Article at RT.com" in a["text"]:
@@ -285,3 +288,14 @@ def test_related_headlines_follow_list_markers(corpus):
                 assert 2 <= len(items) <= 4
                 assert all(i and i[0].isupper() and not i.endswith((".", "?", "!")) for i in items)
     assert seen > 50
+
+
+def test_reprints_are_light_edits_by_other_outlets(corpus):
+    by_id = {a["id"]: a for a in corpus.articles}
+    assert len(corpus.reprints) == round(0.06 * len(corpus.articles))
+    for r in corpus.reprints:
+        copy, orig = by_id[r["article_id"]], by_id[r["original_article_id"]]
+        assert copy["outlet"] != orig["outlet"] and copy["published_at"] >= orig["published_at"]
+        assert 0.7 * len(orig["text"]) < len(copy["text"]) <= len(orig["text"])
+        planted = [t["sentence"] for t in corpus.truth if t["article_id"] == orig["id"]]
+        assert planted and all(s in copy["text"] for s in planted)

@@ -81,3 +81,19 @@ def test_same_input_twice_adds_nothing(demo_run):
         a["claims"].set_index("claim_id")["narrative_id"].sort_index(),
         b["claims"].set_index("claim_id")["narrative_id"].sort_index(),
     )
+
+
+def test_syndicated_copies_are_found_and_clustered_once(demo_run, demo_corpus):
+    planted = pd.read_csv(demo_corpus["reprints"])
+    found = demo_run["tables"]["reprints"]
+    pairs = set(zip(found["article_id"], found["original_article_id"]))
+    recall = sum((a, o) in pairs for a, o in zip(planted["article_id"], planted["original_article_id"])) / len(planted)
+    print(f"reprints: {len(found)} found, recall of planted copies {recall:.2f}")
+    assert recall >= 0.9 and len(found) <= len(planted) * 1.2
+    claims = demo_run["tables"]["claims"]
+    copies = claims[claims["original_claim_id"].notna()]
+    assert len(copies) > 0 and copies["article_id"].isin(found["article_id"]).all()
+    by_id = claims.set_index("claim_id")
+    orig_nid = by_id.loc[copies["original_claim_id"], "narrative_id"].to_numpy()
+    assert (copies["narrative_id"].fillna(-1).to_numpy() == pd.Series(orig_nid).fillna(-1).to_numpy()).all()
+    assert demo_run["first"]["n_reprints"] == len(found)
