@@ -84,7 +84,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
         cfg = cfg.with_overrides(ingest={"unit": args.unit})
     result = ingest(args.input, cfg.ingest)
     aliases = OutletAliases.load(cfg.ingest.outlet_aliases)
-    claims = extract_claims(clean_articles(result.records, aliases), cfg.claims, unit=cfg.ingest.unit,
+    claims = extract_claims(clean_articles(result.records, aliases, unit=cfg.ingest.unit), cfg.claims, unit=cfg.ingest.unit,
                             strip=cfg.embed.strip_attribution)
     out = write_frame(claims, args.out)
     print(f"narratives: {len(claims):,} claims from {len(result.records):,} records "

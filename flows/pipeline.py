@@ -55,7 +55,7 @@ def split_new_task(records: pd.DataFrame, existing: pd.DataFrame):
 
 @task(name="clean")
 def clean_task(records: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    return clean_mod.clean_articles(records, OutletAliases.load(cfg.ingest.outlet_aliases))
+    return clean_mod.clean_articles(records, OutletAliases.load(cfg.ingest.outlet_aliases), unit=cfg.ingest.unit)
 
 
 @task(name="extract-claims")

@@ -135,11 +135,29 @@ def clean_text(text: str, title: str | None = None) -> CleanResult:
     return CleanResult(text="\n".join(kept), outlet_hint=infer_outlet(text), date_hint=infer_page_date(text))
 
 
-def clean_articles(records: pd.DataFrame, aliases: OutletAliases | None = None) -> pd.DataFrame:
+_URL = re.compile(r"(?:https?://|www\.|pic\.twitter\.com/)\S+", re.I)
+_SIGNATURE = re.compile(
+    r"\s*[—–-]+\s*[^()\n]{1,80}\(@\w{1,30}\)\s*(?:" + _MONTHS + r")\s+\d{1,2},\s+\d{4}\s*$", re.I)
+
+
+def clean_claim_text(text: str) -> CleanResult:
+    """Light cleaning for records that are one claim each (fact-check rows, tweets): drop links and a trailing
+    social-media signature ("— Name (@handle) January 6, 2020"); keep every word of the statement."""
+    s = _SIGNATURE.sub("", text.strip())
+    s = _URL.sub(" ", s)
+    s = re.sub(r"(?<=\w)#", " #", s)  # "camera.#IranUsa" -> "camera. #IranUsa"
+    return CleanResult(text=" ".join(s.split()), outlet_hint=infer_outlet(text), date_hint=None)
+
+
+def clean_articles(records: pd.DataFrame, aliases: OutletAliases | None = None, unit: str = "article") -> pd.DataFrame:
     """Add ``clean_text``; fill a missing outlet from page markers; normalise outlet names through ``aliases``.
+    With ``unit='claim'`` each record is one statement and only links and signatures are removed.
     Returns a new frame (input untouched)."""
     out = records.copy()
-    cleaned = [clean_text(t, ti if isinstance(ti, str) else None) for t, ti in zip(out["text"], out["title"])]
+    if unit == "claim":
+        cleaned = [clean_claim_text(t) for t in out["text"]]
+    else:
+        cleaned = [clean_text(t, ti if isinstance(ti, str) else None) for t, ti in zip(out["text"], out["title"])]
     out["clean_text"] = [c.text for c in cleaned]
     hints = [c.outlet_hint for c in cleaned]
     url_hints = [infer_outlet("", u) if isinstance(u, str) else None for u in out["url"]]

@@ -115,3 +115,26 @@ def test_unit_claim_takes_each_record_whole():
                           "source": "f:1"}])
     claims = extract_claims(arts, ClaimsConfig(), unit="claim")
     assert claims["text"].tolist() == ["Short claim. Second sentence."]
+
+
+def test_claim_records_lose_links_and_signatures_only():
+    from narratives.clean import clean_claim_text
+
+    tweet = ("Fact check: The U.S. Army is NOT contacting anyone regarding the draft pic.twitter.com/3S32De8ekP "
+             "— U.S. Army CGSC (@USACGSC) January 8, 2020")
+    assert clean_claim_text(tweet).text == "Fact check: The U.S. Army is NOT contacting anyone regarding the draft"
+    assert clean_claim_text("Drone attack caught on camera.#IranUsa https://t.co/x1").text == "Drone attack caught on camera. #IranUsa"
+    assert clean_claim_text("Listen Live is a phrase in this claim").text == "Listen Live is a phrase in this claim"
+
+
+def test_semeval_articles_yield_claims(data_dir):
+    folder = data_dir / "semeval25t10" / "data" / "train_data" / "EN" / "raw-documents"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not found")
+    res = ingest(folder, IngestConfig())
+    assert res.quarantine == [] and len(res.records) == 200
+    claims = extract_claims(clean_articles(res.records), ClaimsConfig())
+    per_doc = claims.groupby("article_id").size().reindex(res.records["article_id"], fill_value=0)
+    assert (per_doc >= 3).mean() >= 0.9
+    assert not claims["text"].str.contains(r"\?[\"”]?$").any()
+    assert claims["speaker"].notna().mean() > 0.1
