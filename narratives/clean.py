@@ -145,7 +145,7 @@ def clean_claim_text(text: str) -> CleanResult:
     social-media signature ("— Name (@handle) January 6, 2020"); keep every word of the statement."""
     s = _SIGNATURE.sub("", text.strip())
     s = _URL.sub(" ", s)
-    s = re.sub(r"(?<=\w)#", " #", s)  # "camera.#IranUsa" -> "camera. #IranUsa"
+    s = re.sub(r"(?<=[\w.!?,;:])#", " #", s)  # "camera.#IranUsa" -> "camera. #IranUsa"
     return CleanResult(text=" ".join(s.split()), outlet_hint=infer_outlet(text), date_hint=None)
 
 
