@@ -81,7 +81,14 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def read_table(con: duckdb.DuckDBPyConnection, table: TableDef) -> pd.DataFrame:
-    cols = ", ".join(f'"{c}"' for c in table.columns)
+    """The table with its declared columns; columns declared after the database was written read as NULL
+    (a read-only connection cannot add them)."""
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table.name]).fetchall()}
+    if not have:
+        return table.schema.empty_table().to_pandas()
+    cols = ", ".join(f'"{f.name}"' if f.name in have else f'CAST(NULL AS {_DUCK_TYPES[f.type]}) AS "{f.name}"'
+                     for f in table.schema)
     return con.execute(f'SELECT {cols} FROM "{table.name}"').to_arrow_table().to_pandas()
 
 

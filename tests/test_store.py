@@ -110,3 +110,15 @@ def test_outputs_readme_documents_every_table_and_column():
         for col in table.columns:
             assert f"| `{col}` |" in readme, f"{name}.{col}"
     assert readme == render(), "outputs/README.md is stale: run python -m narratives.tables_doc > outputs/README.md"
+
+
+def test_read_only_old_database_reads_new_columns_as_null(tmp_path):
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE runs (run_id VARCHAR NOT NULL, status VARCHAR)")
+    con.execute("INSERT INTO runs VALUES ('r0', 'succeeded')")
+    con.close()
+    t = store.read_tables(db, ["runs", "reprints"])
+    assert t["runs"].columns.tolist() == RUNS.columns
+    assert t["runs"]["run_id"].tolist() == ["r0"] and t["runs"]["n_claims"].isna().all()
+    assert t["reprints"].empty
