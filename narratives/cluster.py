@@ -1,6 +1,14 @@
-"""Reduce (UMAP) and cluster (HDBSCAN) claim embeddings into narratives, then group narratives into themes.
+"""Cluster claim embeddings into narratives, then group narratives into themes.
 
-Parameters that depend on the number of claims N follow one documented rule (``auto_params``):
+Two methods (``cluster.method``):
+
+* ``agglomerative`` (default, chosen by ``bench/accuracy.py``): average-linkage clustering of the embeddings on
+  cosine distance, cut at ``cluster.distance_threshold`` (0.45): a narrative is a group of claims whose average
+  pairwise cosine distance stays below the cut. The cut does not depend on N, it needs no seed (same input ->
+  same output, so runs agree exactly), and clusters need ``min_cluster_size`` claims (default 2). Exact up to
+  ``cluster.max_exact`` claims (memory grows with N^2); above that a seeded sample of ``max_exact`` claims is
+  clustered and every other claim joins its nearest narrative centroid when within the cut.
+* ``umap_hdbscan``: UMAP to ``n_components`` dimensions, then HDBSCAN. Its N-dependent parameters follow:
 
 * ``n_neighbors      = clip(round(sqrt(N) / 2), 10, 50)``  - local structure grows slowly with N
 * ``min_cluster_size = clip(round(sqrt(N) / 2), 5, 100)``   - a narrative must recur; larger corpora need more
@@ -44,6 +52,8 @@ def auto_params(n: int, cfg: ClusterConfig) -> ClusterParams:
     """The N-dependent defaults (see module doc); explicit config values win."""
     root = math.sqrt(max(n, 1))
     nn = cfg.n_neighbors or int(np.clip(round(root / 2), 10, 50))
+    if cfg.method == "agglomerative":
+        return ClusterParams(n_neighbors=nn, min_cluster_size=cfg.min_cluster_size or 2, min_samples=1)
     mcs = cfg.min_cluster_size or int(np.clip(round(root / 2), 5, 100))
     ms = cfg.min_samples or max(2, mcs // 4)
     nn = max(2, min(nn, n - 1)) if n > 2 else 2
@@ -85,6 +95,53 @@ class HDBSCANClusterer:
             cluster_selection_method=self.method, core_dist_n_jobs=1,
         )
         return self.model_.fit_predict(X)
+
+
+class AgglomerativeClusterer:
+    """Average-linkage (or other) hierarchical clustering on cosine distance, cut at a distance threshold.
+
+    Clusters smaller than ``min_cluster_size`` are left unassigned (-1). Above ``max_exact`` items, a seeded
+    sample is clustered exactly and the rest join the nearest cluster centroid within the threshold."""
+
+    def __init__(self, distance_threshold: float = 0.45, linkage: str = "average", min_cluster_size: int = 2,
+                 max_exact: int = 10_000, seed: int = 42):
+        self.distance_threshold = distance_threshold
+        self.linkage = linkage
+        self.min_cluster_size = min_cluster_size
+        self.max_exact = max_exact
+        self.seed = seed
+
+    def _exact(self, X: np.ndarray) -> np.ndarray:
+        from scipy.cluster.hierarchy import fcluster, linkage
+        from scipy.spatial.distance import pdist
+
+        if len(X) < 2:
+            return np.full(len(X), -1, dtype=np.int64)
+        Z = linkage(pdist(X.astype(np.float64), metric="cosine"), method=self.linkage)
+        raw = fcluster(Z, t=self.distance_threshold, criterion="distance")
+        sizes = np.bincount(raw)
+        return np.where(sizes[raw] >= self.min_cluster_size, raw, -1).astype(np.int64)
+
+    def fit_predict(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float32)
+        if len(X) <= self.max_exact:
+            return self._exact(X)
+        rng = np.random.default_rng(self.seed)
+        sample = np.sort(rng.choice(len(X), size=self.max_exact, replace=False))
+        labels = np.full(len(X), -1, dtype=np.int64)
+        labels[sample] = self._exact(X[sample])
+        ids = np.unique(labels[labels >= 0])
+        if len(ids):
+            dense = np.where(labels[sample] >= 0, np.searchsorted(ids, labels[sample]), -1)
+            C = _centroids(X[sample], dense, len(ids))
+            rest = np.setdiff1d(np.arange(len(X)), sample)
+            for start in range(0, len(rest), 20_000):
+                chunk = rest[start:start + 20_000]
+                S = X[chunk] @ C.T
+                best = S.argmax(axis=1)
+                ok = S[np.arange(len(chunk)), best] >= 1.0 - self.distance_threshold
+                labels[chunk[ok]] = ids[best[ok]]
+        return labels
 
 
 def _centroids(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -135,9 +192,13 @@ class NarrativeClusterer:
         n = X.shape[0]
         self.params_ = auto_params(n, self.cfg)
         say = on_progress or (lambda _m: None)
-        if n < max(3, self.params_.min_cluster_size):
+        if n < max(2, self.params_.min_cluster_size):
             labels = np.full(n, -1, dtype=np.int64)
-            self.embedding_2d_ = np.zeros((n, 2))
+        elif self.cfg.method == "agglomerative" and self.clusterer is None:
+            say(f"clustering {n:,} claims ({self.cfg.linkage} linkage, cosine distance <= {self.cfg.distance_threshold})")
+            labels = _relabel_by_size(AgglomerativeClusterer(
+                self.cfg.distance_threshold, self.cfg.linkage, self.params_.min_cluster_size, self.cfg.max_exact,
+                self.cfg.seed).fit_predict(X))
         else:
             reducer = self.reducer or UMAPReducer(
                 self.cfg.n_components, self.params_.n_neighbors, self.cfg.min_dist, "cosine", self.cfg.seed

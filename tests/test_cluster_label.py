@@ -15,14 +15,15 @@ def blobs(n_per=60, k=5, dim=32, seed=0, spread=0.05):
 
 
 def test_auto_params_rule():
-    cfg = ClusterConfig()
+    cfg = ClusterConfig(method="umap_hdbscan")
     assert auto_params(500, cfg).min_cluster_size == 11
     assert auto_params(3100, cfg).min_cluster_size == 28
     assert auto_params(100_000, cfg).min_cluster_size == 100
     assert auto_params(100, cfg).min_cluster_size == 5
     assert auto_params(3100, cfg).min_samples == 7
     assert auto_params(100_000, cfg).n_neighbors == 50
-    assert auto_params(3100, ClusterConfig(min_cluster_size=9)).min_cluster_size == 9
+    assert auto_params(3100, ClusterConfig(method="umap_hdbscan", min_cluster_size=9)).min_cluster_size == 9
+    assert auto_params(100_000, ClusterConfig()).min_cluster_size == 2  # agglomerative: N-independent
 
 
 def test_group_themes():
@@ -42,8 +43,8 @@ def test_umap_hdbscan_recovers_blobs_and_is_deterministic():
     from sklearn.metrics import adjusted_rand_score
 
     X, y = blobs()
-    a = NarrativeClusterer(ClusterConfig(seed=3)).fit(X)
-    b = NarrativeClusterer(ClusterConfig(seed=3)).fit(X)
+    a = NarrativeClusterer(ClusterConfig(method="umap_hdbscan", seed=3)).fit(X)
+    b = NarrativeClusterer(ClusterConfig(method="umap_hdbscan", seed=3)).fit(X)
     assert a.n_narratives_ == 5
     assert adjusted_rand_score(y, a.labels_) > 0.95
     assert np.array_equal(a.labels_, b.labels_)
@@ -76,3 +77,28 @@ def test_short_label():
     long = "The North Atlantic alliance keeps deploying battalions, tanks and air defence systems ever closer to the Russian frontier."
     lab = short_label(long)
     assert lab.endswith("…") and len(lab.split()) <= 12
+
+
+def test_agglomerative_recovers_blobs_without_depending_on_the_seed():
+    from sklearn.metrics import adjusted_rand_score
+
+    X, y = blobs(n_per=40, spread=0.03)
+    a = NarrativeClusterer(ClusterConfig(seed=1)).fit(X)
+    b = NarrativeClusterer(ClusterConfig(seed=2)).fit(X)
+    assert a.n_narratives_ == 5 and adjusted_rand_score(y, a.labels_) == 1.0
+    assert np.array_equal(a.labels_, b.labels_)
+    assert len(set(a.themes_.tolist())) >= 2
+
+
+def test_agglomerative_threshold_singletons_and_sampling():
+    from narratives.cluster import AgglomerativeClusterer
+
+    X, y = blobs(n_per=30, k=4, spread=0.03)
+    lone = np.eye(1, X.shape[1], 0, dtype=np.float32)  # far from every blob
+    Xl = np.vstack([X, lone])
+    exact = AgglomerativeClusterer(0.45).fit_predict(Xl)
+    assert exact[-1] == -1 and len(set(exact[:-1].tolist())) == 4
+    sampled = AgglomerativeClusterer(0.45, max_exact=40, seed=0).fit_predict(Xl)
+    from sklearn.metrics import adjusted_rand_score
+    assert adjusted_rand_score(y, sampled[:-1]) == 1.0 and sampled[-1] == -1
+    assert (AgglomerativeClusterer(1e-5).fit_predict(X) == -1).all()  # nothing within a tiny cut
