@@ -7,7 +7,9 @@ Two methods (``cluster.method``):
   pairwise cosine distance stays below the cut. The cut does not depend on N, it needs no seed (same input ->
   same output, so runs agree exactly), and clusters need ``min_cluster_size`` claims (default 2). Exact up to
   ``cluster.max_exact`` claims (memory grows with N^2); above that a seeded sample of ``max_exact`` claims is
-  clustered and every other claim joins its nearest narrative centroid when within the cut.
+  clustered and every other claim joins its nearest narrative centroid when within the cut. A claim still alone
+  then joins its nearest neighbour (its narrative, or a new pair) when within ``cluster.pair_distance`` (0.55):
+  on the dev sets this lifts coverage (CLEF 0.75 -> 0.94) and ARI without changing the other sets.
 * ``umap_hdbscan``: UMAP to ``n_components`` dimensions, then HDBSCAN. Its N-dependent parameters follow:
 
 * ``n_neighbors      = clip(round(sqrt(N) / 2), 10, 50)``  - local structure grows slowly with N
@@ -144,6 +146,32 @@ class AgglomerativeClusterer:
         return labels
 
 
+def link_leftovers(X: np.ndarray, labels: np.ndarray, max_distance: float, limit: int = 10_000) -> np.ndarray:
+    """Unassigned items join their nearest neighbour's cluster, or pair with an unassigned nearest neighbour,
+    when it is within ``max_distance`` (cosine); closest pairs first. Skipped above ``limit`` items."""
+    labels = np.asarray(labels).copy()
+    free = np.flatnonzero(labels < 0)
+    if not len(free) or len(X) > limit or len(X) < 2:
+        return labels
+    S = X[free] @ X.T
+    S[np.arange(len(free)), free] = -np.inf
+    nn = S.argmax(axis=1)
+    sim = S[np.arange(len(free)), nn]
+    nxt = int(labels.max()) + 1 if (labels >= 0).any() else 0
+    for i in np.argsort(-sim, kind="stable"):
+        a, b = free[i], nn[i]
+        if sim[i] < 1.0 - max_distance:
+            break
+        if labels[a] >= 0:
+            continue
+        if labels[b] >= 0:
+            labels[a] = labels[b]
+        else:
+            labels[a] = labels[b] = nxt
+            nxt += 1
+    return labels
+
+
 def _centroids(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     C = np.zeros((k, X.shape[1]), dtype=np.float64)
     for j in range(k):
@@ -222,6 +250,8 @@ class NarrativeClusterer:
             take = noise & (best_sim >= self.cfg.reassign_threshold)
             labels = labels.copy()
             labels[take] = best[take]
+            if self.cfg.method == "agglomerative" and self.cfg.pair_distance:
+                labels = link_leftovers(X, labels, self.cfg.pair_distance, self.cfg.max_exact)
             labels = _relabel_by_size(labels)
             k = int(labels.max() + 1)
             C = _centroids(X, labels, k)

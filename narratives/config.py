@@ -70,6 +70,7 @@ class ClusterConfig(_Section):
     distance_threshold: float = Field(0.45, gt=0.0, le=2.0)
     linkage: Literal["average", "complete", "single", "weighted"] = "average"
     max_exact: int = Field(10_000, ge=100)
+    pair_distance: float | None = Field(0.55, gt=0.0, le=2.0)
     seed: int = 42
     n_components: int = Field(5, ge=2)
     n_neighbors: int | None = Field(None, ge=2)

@@ -102,3 +102,16 @@ def test_agglomerative_threshold_singletons_and_sampling():
     from sklearn.metrics import adjusted_rand_score
     assert adjusted_rand_score(y, sampled[:-1]) == 1.0 and sampled[-1] == -1
     assert (AgglomerativeClusterer(1e-5).fit_predict(X) == -1).all()  # nothing within a tiny cut
+
+
+def test_link_leftovers_joins_or_pairs_nearest_within_distance():
+    from narratives.cluster import link_leftovers
+
+    X = np.array([[1, 0, 0], [0.99, 0.14, 0], [0, 1, 0], [0.05, 0.99, 0.1], [0, 0, 1.0]], dtype=np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    labels = np.array([0, -1, -1, -1, -1])
+    out = link_leftovers(X, labels, 0.1)
+    assert out[1] == 0  # joins the cluster of its nearest neighbour
+    assert out[2] == out[3] == 1  # two lonely neighbours form a pair
+    assert out[4] == -1  # nothing within reach
+    assert (link_leftovers(X, labels, 0.1, limit=3) == labels).all()
