@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import INPUTS, TASK_SOURCE
 
 from narratives import assemble as assemble_mod
+from narratives import dynamics
 from narratives import claims as claims_mod
 from narratives import clean as clean_mod
 from narratives import ingest as ingest_mod
@@ -115,11 +116,30 @@ def track_task(claims: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     return narrative_timeseries(claims, cfg.track.grains)
 
 
+@task(name="outlets")
+def outlets_task(claims: pd.DataFrame) -> pd.DataFrame:
+    return dynamics.narrative_outlets(claims)
+
+
+@task(name="spread")
+def spread_task(outlets: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
+    return dynamics.narrative_spread(outlets, claims)
+
+
+@task(name="bursts")
+def bursts_task(claims: pd.DataFrame) -> pd.DataFrame:
+    return dynamics.narrative_bursts(claims)
+
+
+@task(name="drift")
+def drift_task(claims: pd.DataFrame, X: np.ndarray) -> pd.DataFrame:
+    return dynamics.narrative_drift(claims, X)
+
+
 @task(name="store", retries=2, retry_delay_seconds=2)
-def store_task(db: str, run_id: str, new_articles: pd.DataFrame, result: assemble_mod.Assembled,
-               timeseries: pd.DataFrame, quarantine: list[dict], reprints: pd.DataFrame) -> None:
-    store.commit_results(db, run_id, new_articles, result.claims, result.narratives, result.themes, timeseries,
-                         quarantine, reprints)
+def store_task(db: str, run_id: str, new_articles: pd.DataFrame, quarantine: list[dict],
+               replaced: dict[str, pd.DataFrame]) -> None:
+    store.commit_results(db, run_id, new_articles, quarantine, replaced)
 
 
 @task(name="export-parquet", retries=2, retry_delay_seconds=2)
@@ -173,7 +193,13 @@ def narratives_flow(
         fit = cluster_task(X, claims, cfg.cluster)
         result = assemble_task(claims, X, fit, cfg)
         timeseries = track_task(result.claims, cfg)
-        store_task(db, run_id, new_articles, result, timeseries, quarantine, reprints)
+        outlets = outlets_task(result.claims)
+        store_task(db, run_id, new_articles, quarantine, {
+            "claims": result.claims, "reprints": reprints, "narratives": result.narratives, "themes": result.themes,
+            "narrative_timeseries": timeseries, "narrative_outlets": outlets,
+            "narrative_spread": spread_task(outlets, result.claims), "narrative_bursts": bursts_task(result.claims),
+            "narrative_drift": drift_task(result.claims, X),
+        })
         counts = {
             "n_input_records": ingested.n_read,
             "n_new_articles": len(new_articles),

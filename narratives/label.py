@@ -13,8 +13,28 @@ EXTRA_STOP = {"said", "says", "told", "according", "also", "would", "could", "on
 STOP_WORDS = sorted(ENGLISH_STOP_WORDS | EXTRA_STOP)
 
 
+def class_tfidf_keywords_scores(docs: list[str], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(terms, scores): class-based TF-IDF (BERTopic's c-TF-IDF) of every term for each class in sorted order
+    of the distinct labels: tf within the class, idf over classes (``log(1 + avg words per class / term count)``)."""
+    labels = np.asarray(labels)
+    classes = sorted(set(labels.tolist()))
+    joined = [" ".join(d for d, l in zip(docs, labels) if l == c) for c in classes]
+    vec = CountVectorizer(stop_words=STOP_WORDS, ngram_range=(1, 2), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b", lowercase=True)
+    try:
+        counts = vec.fit_transform(joined).toarray().astype(np.float64)
+    except ValueError:  # empty vocabulary
+        return np.array([], dtype=object), np.zeros((len(classes), 0))
+    terms = np.array(vec.get_feature_names_out())
+    words_per_class = counts.sum(axis=1, keepdims=True)
+    words_per_class[words_per_class == 0] = 1.0
+    tf = counts / words_per_class
+    avg_words = counts.sum() / max(len(classes), 1)
+    idf = np.log(1.0 + avg_words / np.maximum(counts.sum(axis=0), 1.0))
+    return terms, tf * idf
+
+
 def class_tfidf_keywords(docs: list[str], labels: np.ndarray, n_keywords: int) -> dict[int, list[str]]:
-    """Top terms per class by class-based TF-IDF (BERTopic's c-TF-IDF): tf within the class, idf over classes.
+    """Top terms per class by class-based TF-IDF.
 
     ``labels`` may contain -1 (unassigned): it counts as a class for the idf but gets no keywords.
     """
@@ -22,31 +42,20 @@ def class_tfidf_keywords(docs: list[str], labels: np.ndarray, n_keywords: int) -
     classes = sorted(set(labels.tolist()))
     if not docs or not classes:
         return {}
-    joined = [" ".join(d for d, l in zip(docs, labels) if l == c) for c in classes]
-    vec = CountVectorizer(stop_words=STOP_WORDS, ngram_range=(1, 2), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b", lowercase=True)
-    try:
-        counts = vec.fit_transform(joined).toarray().astype(np.float64)
-    except ValueError:  # empty vocabulary
-        return {c: [] for c in classes if c >= 0}
-    terms = np.array(vec.get_feature_names_out())
-    words_per_class = counts.sum(axis=1, keepdims=True)
-    words_per_class[words_per_class == 0] = 1.0
-    tf = counts / words_per_class
-    avg_words = counts.sum() / max(len(classes), 1)
-    idf = np.log(1.0 + avg_words / np.maximum(counts.sum(axis=0), 1.0))
-    scores = tf * idf
+    terms, scores = class_tfidf_keywords_scores(docs, labels)
     out: dict[int, list[str]] = {}
     for row, c in enumerate(classes):
         if c < 0:
             continue
-        order = np.argsort(-scores[row], kind="stable")
+        order = np.argsort(-scores[row], kind="stable") if len(terms) else []
         picked: list[str] = []
-        for t in terms[order]:
-            if scores[row][vec.vocabulary_[t]] <= 0:
+        for i in order:
+            t = str(terms[i])
+            if scores[row][i] <= 0:
                 break
             if any(t in p.split() or p in t.split() for p in picked if " " in t or " " in p):
                 continue  # skip an n-gram that repeats a picked word
-            picked.append(str(t))
+            picked.append(t)
             if len(picked) == n_keywords:
                 break
         out[c] = picked

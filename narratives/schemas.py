@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from narratives.errors import SchemaError
 
-SCHEMA_VERSION = 2  # 2: reprints table, claims.original_claim_id, runs.n_reprints
+SCHEMA_VERSION = 3  # 2: reprints, claims.original_claim_id, runs.n_reprints; 3: outlets/spread/bursts/drift
 
 TS = pa.timestamp("us")  # naive UTC
 
@@ -161,6 +161,70 @@ NARRATIVE_TIMESERIES = _table(
     ],
 )
 
+NARRATIVE_OUTLETS = _table(
+    "narrative_outlets", ("narrative_id", "outlet"), "narrative x outlet",
+    "Which outlets carry each narrative, how much of their output it is, and when they started. Dated claims only.",
+    [
+        ("narrative_id", I64, False, "Narrative."),
+        ("outlet", STR, False, "Outlet ('(unknown)' when it could not be inferred)."),
+        ("n_claims", I64, False, "Claims of the narrative at this outlet (reprinted copies included)."),
+        ("n_articles", I64, False, "Articles of this outlet carrying it."),
+        ("share_of_outlet", F64, False, "n_claims / all dated claims of the outlet."),
+        ("first_seen", TS, False, "First dated claim at this outlet."),
+        ("last_seen", TS, False, "Last dated claim at this outlet."),
+        ("lag_days", F64, False, "Days from the narrative's first appearance anywhere to its first at this outlet."),
+        ("n_reprinted", I64, False, "Of n_claims, how many are syndicated copies of another outlet's claim."),
+    ],
+)
+
+NARRATIVE_SPREAD = _table(
+    "narrative_spread", ("narrative_id",), "one row per narrative",
+    "How each narrative spread: who carried it first and how many days it took to reach more outlets.",
+    [
+        ("narrative_id", I64, False, "Narrative."),
+        ("first_seen", TS, False, "First dated claim anywhere."),
+        ("first_outlet", STR, False, "Outlet of that first claim (ties: more claims that day, then name)."),
+        ("n_outlets", I64, False, "Outlets that carried it."),
+        ("days_to_2_outlets", F64, True, "Days until a second outlet carried it (NULL: never)."),
+        ("days_to_3_outlets", F64, True, "Days until a third outlet carried it."),
+        ("days_to_5_outlets", F64, True, "Days until a fifth outlet carried it."),
+        ("outlet_join_days", pa.list_(F64), False, "The spread curve: days after first_seen at which each outlet joined, in order."),
+        ("n_reprints", I64, False, "Claims that reached an outlet as a syndicated copy."),
+        ("n_reprint_outlets", I64, False, "Outlets that carried it through copies."),
+    ],
+)
+
+NARRATIVE_BURSTS = _table(
+    "narrative_bursts", ("narrative_id", "grain", "period_start"), "one row per burst",
+    "Periods where a narrative rose well above its own trailing baseline (Poisson z-score; see narratives/dynamics.py).",
+    [
+        ("narrative_id", I64, False, "Narrative."),
+        ("grain", STR, False, "'day' or 'week'."),
+        ("period_start", TS, False, "First day of the burst."),
+        ("period_end", TS, False, "Last day of the burst."),
+        ("score", F64, False, "Highest z-score (count - baseline) / sqrt(max(baseline, 0.5)) in the burst."),
+        ("baseline", F64, False, "Mean claims per period over the trailing window before the burst."),
+        ("peak_claims", I64, False, "Most claims in one period of the burst."),
+    ],
+)
+
+NARRATIVE_DRIFT = _table(
+    "narrative_drift", ("narrative_id", "grain", "period_start"), "narrative x grain x period with claims",
+    "How each narrative's wording moves: centroid shifts and rising/falling terms per period.",
+    [
+        ("narrative_id", I64, False, "Narrative."),
+        ("grain", STR, False, "'week' or 'month'."),
+        ("period_start", TS, False, "First day of the period."),
+        ("n_claims", I64, False, "Dated claims of the narrative in the period."),
+        ("shift_prev", F64, True, "Cosine distance of the period's centroid to the previous period's (NULL for the first)."),
+        ("shift_first", F64, False, "Cosine distance of the period's centroid to the first period's."),
+        ("rising_terms", STR_LIST, False, "Terms whose class-based TF-IDF (over this narrative's periods) rose most since the previous period."),
+        ("falling_terms", STR_LIST, False, "Terms whose class-based TF-IDF fell most since the previous period."),
+        ("representative_claim_id", STR, False, "The period's claim closest to its centroid."),
+        ("drift_score", F64, True, "shift_prev * min(1, n_claims / 5): sort by it to find wording changes."),
+    ],
+)
+
 RUNS = _table(
     "runs", ("run_id",), "one row per run attempt",
     "Every run attempt, its status and counts.",
@@ -211,7 +275,8 @@ EMBEDDING_CACHE = _table(
 
 ALL_TABLES: dict[str, TableDef] = {
     t.name: t
-    for t in (ARTICLES, CLAIMS, REPRINTS, NARRATIVES, THEMES, NARRATIVE_TIMESERIES, RUNS, QUARANTINE, EMBEDDING_CACHE)
+    for t in (ARTICLES, CLAIMS, REPRINTS, NARRATIVES, THEMES, NARRATIVE_TIMESERIES, NARRATIVE_OUTLETS,
+              NARRATIVE_SPREAD, NARRATIVE_BURSTS, NARRATIVE_DRIFT, RUNS, QUARANTINE, EMBEDDING_CACHE)
 }
 EXPORTED_TABLES = [n for n in ALL_TABLES if n != EMBEDDING_CACHE.name]
 

@@ -20,17 +20,18 @@ import pyarrow as pa
 
 from narratives.errors import NarrativesError
 from narratives.schemas import (
-    ALL_TABLES, ARTICLES, CLAIMS, EMBEDDING_CACHE, EXPORTED_TABLES, NARRATIVE_TIMESERIES, NARRATIVES, QUARANTINE,
-    REPRINTS, RUNS, SCHEMA_VERSION, THEMES, TableDef, check_arrow, to_arrow,
+    ALL_TABLES, ARTICLES, CLAIMS, EMBEDDING_CACHE, EXPORTED_TABLES, NARRATIVE_BURSTS, NARRATIVE_DRIFT,
+    NARRATIVE_OUTLETS, NARRATIVE_SPREAD, NARRATIVE_TIMESERIES, NARRATIVES, QUARANTINE, REPRINTS, RUNS, SCHEMA_VERSION, THEMES, TableDef, check_arrow, to_arrow,
 )
 
 _DUCK_TYPES = {
     pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.int32(): "INTEGER", pa.float64(): "DOUBLE",
     pa.float32(): "FLOAT", pa.bool_(): "BOOLEAN", pa.timestamp("us"): "TIMESTAMP", pa.date32(): "DATE",
-    pa.list_(pa.string()): "VARCHAR[]", pa.list_(pa.float32()): "FLOAT[]",
+    pa.list_(pa.string()): "VARCHAR[]", pa.list_(pa.float32()): "FLOAT[]", pa.list_(pa.float64()): "DOUBLE[]",
 }
 # Tables a run replaces as a whole (derived from all claims); the others are appended to.
-REPLACED = (CLAIMS, REPRINTS, NARRATIVES, THEMES, NARRATIVE_TIMESERIES)
+REPLACED = (CLAIMS, REPRINTS, NARRATIVES, THEMES, NARRATIVE_TIMESERIES, NARRATIVE_OUTLETS, NARRATIVE_SPREAD,
+            NARRATIVE_BURSTS, NARRATIVE_DRIFT)
 
 
 def utcnow() -> datetime:
@@ -180,22 +181,22 @@ class DuckDBEmbeddingCache:
 
 # ---- results --------------------------------------------------------------------------------------------
 
-def commit_results(db_path: str | Path, run_id: str, new_articles: pd.DataFrame, claims: pd.DataFrame,
-                   narratives: pd.DataFrame, themes: pd.DataFrame, timeseries: pd.DataFrame,
-                   quarantine: list[dict], reprints: pd.DataFrame | None = None) -> None:
-    """Write a run's results in one transaction: new articles and quarantine rows are appended; claims,
-    narratives, themes and time series are replaced. Every table is validated against its schema first,
-    so an off-schema table fails the run before anything is written."""
+def commit_results(db_path: str | Path, run_id: str, new_articles: pd.DataFrame, quarantine: list[dict],
+                   replaced: dict[str, pd.DataFrame]) -> None:
+    """Write a run's results in one transaction: new articles and quarantine rows are appended; every table in
+    ``REPLACED`` (derived from all claims) is replaced by ``replaced[name]`` (missing = empty). Every table is
+    validated against its schema first, so an off-schema table fails the run before anything is written."""
+    unknown = sorted(set(replaced) - {t.name for t in REPLACED})
+    if unknown:
+        raise NarrativesError(f"commit_results: {unknown} are not tables a run replaces")
     q = pd.DataFrame(quarantine, columns=["source", "record_ref", "reason", "raw"]).assign(run_id=run_id)
     arrow = {
         ARTICLES.name: to_arrow(ARTICLES, new_articles),
         QUARANTINE.name: to_arrow(QUARANTINE, q[QUARANTINE.columns]),
-        CLAIMS.name: to_arrow(CLAIMS, claims),
-        REPRINTS.name: to_arrow(REPRINTS, reprints if reprints is not None else REPRINTS.schema.empty_table().to_pandas()),
-        NARRATIVES.name: to_arrow(NARRATIVES, narratives),
-        THEMES.name: to_arrow(THEMES, themes),
-        NARRATIVE_TIMESERIES.name: to_arrow(NARRATIVE_TIMESERIES, timeseries),
     }
+    for table in REPLACED:
+        df = replaced.get(table.name)
+        arrow[table.name] = to_arrow(table, df) if df is not None else table.schema.empty_table()
     with connect(db_path) as con:
         con.execute("BEGIN TRANSACTION")
         try:

@@ -9,7 +9,7 @@ from narratives.schemas import ALL_TABLES, SCHEMA_VERSION
 
 _TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.int32(): "INTEGER", pa.float64(): "DOUBLE",
           pa.bool_(): "BOOLEAN", pa.timestamp("us"): "TIMESTAMP", pa.list_(pa.string()): "VARCHAR[]",
-          pa.list_(pa.float32()): "FLOAT[]"}
+          pa.list_(pa.float32()): "FLOAT[]", pa.list_(pa.float64()): "DOUBLE[]"}
 
 INTRO = f"""# Output tables
 

@@ -61,12 +61,12 @@ def test_runs_lifecycle(tmp_path):
 def test_commit_is_all_or_nothing(tmp_path):
     db = tmp_path / "n.duckdb"
     arts = pd.DataFrame([article(1), article(2)])
-    store.commit_results(db, "r1", arts, empty(CLAIMS), empty(NARRATIVES), empty(ALL_TABLES["themes"]),
-                         empty(ALL_TABLES["narrative_timeseries"]), [{"source": "f", "record_ref": "line 3", "reason": "bad", "raw": "{"}])
+    store.commit_results(db, "r1", arts, [{"source": "f", "record_ref": "line 3", "reason": "bad", "raw": "{"}], {})
     bad_narratives = empty(NARRATIVES).drop(columns="label")
     with pytest.raises(SchemaError):
-        store.commit_results(db, "r2", pd.DataFrame([article(3)]), empty(CLAIMS), bad_narratives,
-                             empty(ALL_TABLES["themes"]), empty(ALL_TABLES["narrative_timeseries"]), [])
+        store.commit_results(db, "r2", pd.DataFrame([article(3)]), [], {"narratives": bad_narratives})
+    with pytest.raises(NarrativesError, match="not tables a run replaces"):
+        store.commit_results(db, "r3", pd.DataFrame([article(4)]), [], {"articles": empty(ARTICLES)})
     t = store.read_tables(db, ["articles", "quarantine"])
     assert sorted(t["articles"].article_id) == ["a1", "a2"]  # a3 not half-written
     assert t["quarantine"].reason.tolist() == ["bad"]
@@ -88,7 +88,8 @@ def test_export_parquet_matches_schema(tmp_path):
     store.start_run(db, "r1", "cfg", None)
     paths = store.export_parquet(db, tmp_path / "tables")
     names = {p.stem for p in paths}
-    assert {"articles", "claims", "reprints", "narratives", "themes", "narrative_timeseries", "runs", "quarantine"} == names
+    assert {"articles", "claims", "reprints", "narratives", "themes", "narrative_timeseries", "narrative_outlets",
+            "narrative_spread", "narrative_bursts", "narrative_drift", "runs", "quarantine"} == names
     runs = pq.read_table(tmp_path / "tables" / "runs.parquet")
     assert runs.schema.names == RUNS.columns and runs.num_rows == 1
     assert not list((tmp_path / "tables").glob(".*tmp"))
