@@ -5,6 +5,11 @@ pro-Kremlin news pages: outlet-specific cruft (clocks, weather widgets, photo cr
 tag lines), background news on everyday topics, and 1-3 planted sentences, each a paraphrase of a known
 narrative in a varied attribution form. ``truth`` lists every planted sentence exactly as it appears in the
 text. Only ``random.Random(seed)`` drives the choices: the same arguments always give the same corpus.
+
+Large corpora (>= 200 articles over >= 60 days, >= 2.5 a day) also plant three dynamics with known ground truth
+(``DemoCorpus.dynamics``, written as planted_dynamics.json) for the tracking stage: a narrative that starts at one
+outlet and spreads to others at known lags, a narrative with a one-week burst over a flat low baseline, and a
+narrative whose key term changes on a known date.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ class DemoCorpus:
     truth: list[dict]
     narratives: list[PlantedNarrative]
     reprints: list[dict] = field(default_factory=list)  # {article_id, original_article_id}: syndicated copies
+    # ground truth of the planted spread, burst and wording change (see planted_dynamics.json); {} when none
+    dynamics: dict = field(default_factory=dict)
 
 
 # --- planted narratives: key, theme, description, subject, predicates, complements, headlines, tags ---------
@@ -84,18 +91,18 @@ _NARRATIVES = [
      ["", " with the aim of inflicting a strategic defeat on Moscow", ", without any regard for Ukrainian lives", ", hoping to weaken Russia", " while avoiding a direct confrontation"],
      ["West Fighting Russia {to the Last Ukrainian|Through Ukrainian Hands}", "Ukraine Is {Just|Only} a Proxy in the West's War", "Proxy War: Washington Uses Ukraine Against Russia"], "Ukraine, Proxy War"),
     ("weapons_prolong", "western_war_on_russia", "Western weapons supplies to Kiev only prolong the conflict",
-     "{Western arms deliveries to Kiev|the weapons supplies to the Kiev regime|the new shipments of Western weapons|the tanks and missiles sent to Kiev|Western military aid packages for Kiev}",
+     "{Western arms deliveries to Kiev|the weapons supplies to the Kiev authorities|the new shipments of Western weapons|the tanks and missiles sent to Kiev|Western military aid packages for Kiev}",
      ["only prolong the conflict and {increase|raise} the number of casualties", "will not change the situation on the battlefield and merely drag out the fighting",
       "only delay a settlement and prolong the bloodshed", "are dragging out the conflict instead of bringing peace closer", "pour fuel on the fire and prolong the suffering"],
      ["", " in Ukraine", " for many more months", ", benefiting only American arms manufacturers", ", pushing any peace settlement further away"],
      ["Western Weapons Only Prolong the {Conflict|Bloodshed}", "New Arms Shipments to Kiev {Drag Out|Prolong} the Fighting", "More Weapons, More Casualties: {Aid|Arms} to Kiev Delays Peace"], "Weapons Supplies, Kiev"),
     ("kiev_neonazi", "kiev_regime", "Ukraine's government is controlled by neo-Nazis",
-     "{the Kiev regime|the Ukrainian government|the Kiev administration|the Ukrainian leadership|the post-Maidan regime}",
+     "{the Kiev {term}|the {term} in Kiev|the post-Maidan {term}|the current Ukrainian {term}|the {term} that seized power in Kiev}",
      ["is controlled by neo-Nazi groups that glorify {Nazi collaborators|Hitler's accomplices}", "relies on neo-Nazi battalions and honors Bandera as a national hero",
       "is dominated by radical nationalists who openly use Nazi symbols", "has fallen under the {influence|control} of neo-Nazi ideologues",
       "{protects|shelters} neo-Nazi formations and erects monuments to Nazi collaborators"],
      ["", " since the 2014 coup", ", something Western capitals prefer to ignore", ", as torchlight marches {in Kiev|through Ukrainian cities} demonstrate", " at every level of power"],
-     ["Neo-Nazis {Run|Control} the Kiev Regime", "Kiev Glorifies Nazi Collaborators {Again|Once More}", "Bandera's Heirs in Power in Ukraine"], "Kiev Regime, Neo-Nazism"),
+     ["Neo-Nazis {Run|Control} {Kiev|Ukraine}", "Kiev Glorifies Nazi Collaborators {Again|Once More}", "Bandera's Heirs in Power in Ukraine"], "Kiev, Neo-Nazism"),
     ("us_biolabs", "kiev_regime", "US-funded biolabs in Ukraine develop biological weapons",
      "{the US-funded biological laboratories in Ukraine|the Pentagon-backed biolabs on Ukrainian territory|dozens of American biolabs in Ukraine|the secret US military biolaboratories in Ukraine}",
      ["were developing components of biological weapons", "conducted dangerous experiments with {deadly pathogens|anthrax and plague strains}",
@@ -104,7 +111,7 @@ _NARRATIVES = [
      ["", ", as seized documents reveal", " under a program run by the Pentagon", ", in violation of the Biological Weapons Convention", " in close cooperation with American contractors"],
      ["Pentagon {Biolabs|Bioweapons Program} in Ukraine Exposed", "US Biolabs in Ukraine {Worked on|Developed} Bioweapons", "Deadly Pathogens: What the US Biolabs in Ukraine Were Hiding"], "Biolabs, Pentagon"),
     ("zelensky_illegitimate", "kiev_regime", "Zelensky is illegitimate because his presidential term has expired",
-     "{Vladimir Zelensky|Zelensky|the Ukrainian president|the head of the Kiev regime|the Ukrainian leader}",
+     "{Vladimir Zelensky|Zelensky|the Ukrainian president|the head of the Kiev government|the Ukrainian leader}",
      ["has lost his legitimacy since his presidential term expired in May 2024", "is no longer a legitimate president because {the elections were cancelled|he refused to hold elections}",
       "has no legal mandate to sign any agreements {after his term ran out|now that his term has ended}", "remains in office without any constitutional basis since his mandate expired",
       "is an illegitimate leader whose {powers|presidential powers} expired long ago"],
@@ -303,6 +310,76 @@ _WIDGET_CITIES = ["New York", "London", "Moscow", "Berlin", "Paris", "Madrid", "
 _MONTHS, _WEEKDAYS = _SLOTS["month"], _SLOTS["wd"]
 _BRACE = re.compile(r"\{([^{}]*)\}")
 
+# --- planted dynamics: ground truth for the tracking stage (spread, burst, wording drift) -------------------
+# Active when the window has >= 60 days, >= 180 original articles (n_articles >= 200 overall) and >= 2.5 original
+# articles a day (the default 400 articles over 75 days has 5). Day numbers count from the first day of the window.
+# Each dynamic uses its own narrative; the other narratives keep their random time profiles.
+_SPREAD_KEY, _SPREAD_FIRST, _SPREAD_START = "us_biolabs", "News Front", 12
+_SPREAD_JOINS = [("RIA Novosti", 3), ("Pravda EN", 7), ("Sputnik", 12), ("RT", 18)]  # (outlet, nominal lag)
+_SPREAD_FOLLOW_UPS = (2, 5)  # each carrying outlet carries it again on the first article days >= join + these
+_BURST_KEY, _BURST_FROM, _BURST_DAYS = "sanctions_backfire", 40, 7  # one ISO week from a Monday; every article in it
+_WORDING_KEY, _WORDING_FROM, _OLD_TERM, _NEW_TERM = "kiev_neonazi", 0.44, "regime", "junta"  # share of the window
+_WORDING_GAP = 6  # the wording narrative is added to an article when the previous 6 articles lacked it
+_MIN_DAYS, _MIN_ARTICLES, _MIN_PER_DAY = 60, 180, 2.5
+
+
+def _article_day(i: int, n_articles: int, n_days: int) -> int:
+    return i * (n_days - 1) // max(n_articles - 1, 1)  # articles spread evenly over the whole window
+
+
+def _plan(n_articles: int, n_days: int, start: str) -> dict | None:
+    """Days (0-based) of the planted dynamics for a window of ``n_articles`` originals, or None when too small.
+
+    Every spread day (start, joins) is a day that has articles; joins are >= 3 days apart. The burst is the ISO
+    week from the first Monday on or after day 40; the wording switches on the first Monday on or after 44% of
+    the window (day 33 of 75: Monday day 35 when the window starts on a Monday).
+    """
+    if n_days < _MIN_DAYS or n_articles < max(_MIN_ARTICLES, _MIN_PER_DAY * n_days):
+        return None
+    d0 = _dt.date.fromisoformat(start)
+    has = sorted({_article_day(i, n_articles, n_days) for i in range(n_articles)})
+
+    def next_day(d: int) -> int:
+        return next(x for x in has if x >= d)
+
+    monday = lambda d: d + (7 - (d0 + _dt.timedelta(days=d)).weekday()) % 7  # noqa: E731
+    s = next_day(_SPREAD_START)
+    joins, prev = {_SPREAD_FIRST: s}, s
+    for outlet, lag in _SPREAD_JOINS:
+        prev = joins[outlet] = next_day(max(s + lag, prev + 3))
+    burst = monday(_BURST_FROM)
+    return {"spread": (_SPREAD_KEY, s, joins), "burst": (_BURST_KEY, burst, burst + _BURST_DAYS - 1),
+            "wording": (_WORDING_KEY, monday(round(_WORDING_FROM * n_days)))}
+
+
+def _dynamics_json(plan: dict | None, start: str) -> dict:
+    """The ground truth of ``plan`` with dates as YYYY-MM-DD (empty when no dynamics are planted)."""
+    if plan is None:
+        return {}
+    d0 = _dt.date.fromisoformat(start)
+    iso = lambda d: (d0 + _dt.timedelta(days=d)).isoformat()  # noqa: E731
+    key, s, joins = plan["spread"]
+    bkey, b0, b1 = plan["burst"]
+    wkey, w = plan["wording"]
+    return {"spread": {"narrative_key": key, "first_outlet": _SPREAD_FIRST, "start": iso(s),
+                       "joins": [{"outlet": o, "date": iso(joins[o]), "lag_days": joins[o] - s} for o, _ in _SPREAD_JOINS]},
+            "burst": {"narrative_key": bkey, "start": iso(b0), "end": iso(b1)},
+            "wording": {"narrative_key": wkey, "old_term": _OLD_TERM, "new_term": _NEW_TERM, "from": iso(w)}}
+
+
+def _allowed(plan: dict | None, keys: set, outlet: str, day: int, orig_day: int) -> bool:
+    """May an article by ``outlet`` on ``day`` carry narratives ``keys`` (a reprint of one from ``orig_day``)?"""
+    if plan is None:
+        return True
+    key, _, joins = plan["spread"]
+    if key in keys and not (outlet in joins and day >= joins[outlet]):
+        return False
+    bkey, b0, b1 = plan["burst"]
+    if bkey in keys and (b0 <= day <= b1) != (b0 <= orig_day <= b1):
+        return False
+    wkey, w = plan["wording"]
+    return not (wkey in keys and (day >= w) != (orig_day >= w))
+
 
 def _person(rng: random.Random) -> str:
     if rng.random() < 0.35:
@@ -351,9 +428,11 @@ def _nwords(s: str) -> int:
     return len(s.split())
 
 
-def _planted(nar: tuple, sp: tuple, curly: bool, rng: random.Random) -> str:
-    """One paraphrase of a narrative in one attribution form: a single sentence of 8-40 words."""
+def _planted(nar: tuple, sp: tuple, curly: bool, rng: random.Random, term: str = _OLD_TERM) -> str:
+    """One paraphrase of a narrative in one attribution form: a single sentence of 8-40 words. A ``{term}`` slot
+    in the subject (the wording narrative's key term) is filled with ``term``."""
     _, _, _, subj, preds, comps, *_ = nar
+    subj = subj.replace("{term}", term)
     title, name, desc = sp
     while True:
         core = f"{_expand(subj, rng)} {_expand(rng.choice(preds), rng)}{_expand(rng.choice(comps), rng)}"
@@ -387,10 +466,10 @@ def _background(rng: random.Random, max_words: int = 40) -> str:
             return s
 
 
-def _headline(rng: random.Random) -> str:
+def _headline(rng: random.Random, skip: frozenset = frozenset()) -> str:
     if rng.random() < 0.5:
         return _expand(rng.choice(_BG_HEADLINES), rng)
-    return _expand(rng.choice(rng.choice(_NARRATIVES)[6]), rng)
+    return _expand(rng.choice(rng.choice([n for n in _NARRATIVES if n[0] not in skip])[6]), rng)
 
 
 def _old_date(rng: random.Random, year: int) -> _dt.date:
@@ -409,7 +488,7 @@ def _cruft(kind: str, rng: random.Random, ctx: dict) -> str:
     if kind == "credit":
         return f"{rng.choice(['', ctx['speaker'] + ', file photo ', 'Illustrative photo '])}© {ctx['outlet']} / {_person(rng)}"
     if kind in _LIST_HEADS:
-        return "\n".join([_LIST_HEADS[kind]] + [_headline(rng) for _ in range(rng.randint(2, 4))])
+        return "\n".join([_LIST_HEADS[kind]] + [_headline(rng, ctx["skip"]) for _ in range(rng.randint(2, 4))])
     if kind == "tags":
         return ", ".join(dict.fromkeys(ctx["tags"]))
     if kind == "readtime":
@@ -417,32 +496,92 @@ def _cruft(kind: str, rng: random.Random, ctx: dict) -> str:
     return kind  # a literal line
 
 
-def _build(seed: int, n_articles: int, n_days: int, start: str) -> tuple[list[dict], list[dict], list[dict]]:
-    """(articles, truth, background); background rows {"article_id", "sentence"} hold the other body sentences."""
+def _build(seed: int, n_articles: int, n_days: int, start: str, plan: dict | None | str = "auto",
+           ) -> tuple[list[dict], list[dict], list[dict]]:
+    """(articles, truth, background); background rows {"article_id", "sentence"} hold the other body sentences.
+
+    ``plan`` holds the planted dynamics (see ``_plan``; "auto" derives them from the arguments, None plants none).
+    """
     rng = random.Random(seed)
     d0 = _dt.date.fromisoformat(start)
+    plan = _plan(n_articles, n_days, start) if plan == "auto" else plan
+    idx = {n[0]: j for j, n in enumerate(_NARRATIVES)}
     experts = [(role, _person(rng), desc) for role, desc in (rng.choice(_EXPERT_ROLES) for _ in range(30))]
     # Each narrative gets a time profile (flat, rising, fading or a burst) that weights its secondary mentions.
     profiles = [(rng.choice(["flat", "rising", "fading", "burst", "burst"]), rng.uniform(0.15, 0.85)) for _ in _NARRATIVES]
+    sp_j = bu_j = wo_j = -1  # narrative indices of the planted dynamics (-1: none)
+    sp_start, joins, b0, b1, w_day = 0, {}, -1, -1, n_days
+    forced: dict[int, str] = {}  # article index -> outlet that must carry the spread narrative in it
+    if plan is not None:  # the planted narratives leave the random profiles: their timing is the plan's
+        sp_j, bu_j, wo_j = idx[plan["spread"][0]], idx[plan["burst"][0]], idx[plan["wording"][0]]
+        for j in (sp_j, bu_j, wo_j):
+            profiles[j] = ("flat", 0.5)
+        sp_start, joins = plan["spread"][1], plan["spread"][2]
+        by_day: dict[int, list[int]] = {}
+        for i in range(n_articles):
+            by_day.setdefault(_article_day(i, n_articles, n_days), []).append(i)
+        for outlet, d in joins.items():  # the first article of each join day is the joining outlet's
+            forced[by_day[d][0]] = outlet
+        for outlet, d in joins.items():  # and it carries the narrative again a few days later
+            for off in _SPREAD_FOLLOW_UPS:
+                fd = next((x for x in sorted(by_day) if x >= d + off), None)
+                free = [i for i in by_day.get(fd, []) if i not in forced]
+                if free:
+                    forced[free[-1]] = outlet
+        b0, b1 = plan["burst"][1], plan["burst"][2]
+        w_day = plan["wording"][1]
 
-    def weight(j: int, t: float, favored: tuple) -> float:
+    def joined(outlet: str, day: int) -> bool:
+        return plan is None or (outlet in joins and day >= joins[outlet])
+
+    def weight(j: int, t: float, favored: tuple, outlet: str, day: int) -> float:
+        if j == bu_j or (j == sp_j and not joined(outlet, day)):
+            return 0.0  # the burst narrative's baseline is its share of primaries; the spread one waits to join
         kind, c = profiles[j]
-        w = {"flat": 1.0, "rising": 0.3 + 1.7 * t, "fading": 2.0 - 1.7 * t}.get(kind, 0.3 + 3.0 * math.exp(-(((t - c) / 0.12) ** 2)))
+        w = {"flat": 1.0, "rising": 0.3 + 1.7 * t, "fading": 2.0 - 1.7 * t}.get(
+            kind, 0.3 + 3.0 * math.exp(-(((t - c) / 0.12) ** 2)))
         return w * (2.0 if _NARRATIVES[j][1] in favored else 1.0)
 
-    articles, truth, background, cycle = [], [], [], []
+    articles, truth, background, cycle, recent, urls = [], [], [], [], [], set()
     for i in range(n_articles):
-        day = i * (n_days - 1) // max(n_articles - 1, 1)  # articles spread evenly over the whole window
+        day = _article_day(i, n_articles, n_days)
         date, t = d0 + _dt.timedelta(days=day), day / max(n_days - 1, 1)
-        if not cycle:  # the primary narrative cycles through all narratives: every one is covered evenly
-            cycle = list(range(len(_NARRATIVES)))
-            rng.shuffle(cycle)
-        primary = cycle.pop()
+        while True:
+            if not cycle:  # the primary narrative cycles through all narratives: every one is covered evenly
+                cycle = list(range(len(_NARRATIVES)))
+                rng.shuffle(cycle)
+            primary = cycle.pop()
+            if primary != sp_j or day >= sp_start:  # the spread narrative does not exist before its start day
+                break
         theme = _NARRATIVES[primary][1]
-        oname, _, curly, url_fmt, favored, dateline, cruft_spec = rng.choices(
-            _OUTLETS, weights=[o[1] * (1.5 if theme in o[4] else 1.0) for o in _OUTLETS])[0]
+        if i in forced:
+            outlet_row = next(o for o in _OUTLETS if o[0] == forced[i])
+        else:
+            outlet_row = rng.choices(_OUTLETS, weights=[o[1] * (1.5 if theme in o[4] else 1.0) * (
+                primary != sp_j or joined(o[0], day)) for o in _OUTLETS])[0]
+        oname, _, curly, url_fmt, favored, dateline, cruft_spec = outlet_row
         picks = [primary] + rng.choices(range(len(_NARRATIVES)), k=rng.choices([0, 1, 2], weights=[3, 4, 3])[0],
-                                        weights=[weight(j, t, favored) for j in range(len(_NARRATIVES))])
+                                        weights=[weight(j, t, favored, oname, day) for j in range(len(_NARRATIVES))])
+        keep = {0}  # positions in picks that an added narrative may not replace
+
+        def add(j: int) -> None:  # put narrative j into this article (at most 3 planted sentences)
+            if j in picks:
+                keep.add(picks.index(j))
+            elif len(picks) < 3:
+                keep.add(len(picks))
+                picks.append(j)
+            elif free := [k for k in range(len(picks)) if k not in keep]:
+                picks[free[-1]] = j
+                keep.add(free[-1])
+
+        if i in forced:
+            add(sp_j)
+        if b0 <= day <= b1:  # the burst: every article of the window carries it
+            add(bu_j)
+        if plan is not None and wo_j not in picks and all(wo_j not in p for p in recent[-_WORDING_GAP:]):
+            add(wo_j)  # steady: the wording narrative never misses more than a few articles in a row
+        recent.append(picks)
+        term = _NEW_TERM if day >= w_day else _OLD_TERM
         main_sp = rng.choice(_OFFICIALS if rng.random() < 0.6 else experts)
         seen: list[str] = []  # no sentence may repeat, or occur inside another, within one article
 
@@ -454,9 +593,9 @@ def _build(seed: int, n_articles: int, n_days: int, start: str) -> tuple[list[di
         planted = []
         for j in picks:
             sp = main_sp if rng.random() < 0.5 else rng.choice(_OFFICIALS + experts)
-            s = _planted(_NARRATIVES[j], sp, curly, rng)
+            s = _planted(_NARRATIVES[j], sp, curly, rng, term)
             while not fresh(s):
-                s = _planted(_NARRATIVES[j], sp, curly, rng)
+                s = _planted(_NARRATIVES[j], sp, curly, rng, term)
             planted.append((s, j))
         bgs, n_bg = [], rng.randint(3, 8)
         while len(bgs) < n_bg:  # the first one is the lede and may get a dateline
@@ -473,6 +612,7 @@ def _build(seed: int, n_articles: int, n_days: int, start: str) -> tuple[list[di
             k = sum(map(len, paras))
             paras.append(sents[k:k + rng.choice([1, 1, 2, 2, 3])])
         ctx = {"year": d0.year, "outlet": oname, "speaker": main_sp[1], "words": sum(_nwords(s) for s, _ in sents),
+               "skip": frozenset() if plan is None else frozenset({_NARRATIVES[sp_j][0]}),  # no spread in related lists
                "tags": [tag for j in picks for tag in _NARRATIVES[j][7].split(", ")] + [main_sp[1], "Russia"]}
         blocks: dict[str, list[str]] = {"top": [], "photo": [], "mid": [], "bottom": []}
         for pos, kind, p in cruft_spec:
@@ -490,6 +630,9 @@ def _build(seed: int, n_articles: int, n_days: int, start: str) -> tuple[list[di
         slug = "-".join(re.sub(r"[^a-z0-9]+", " ", title.lower()).split()[:8])
         url = url_fmt.format(ymd=date.strftime("%Y%m%d"), y=f"{date.year:04d}", m=f"{date.month:02d}", d=f"{date.day:02d}",
                              slug=slug, num=f"{1000 + i}{rng.randint(100000, 999999)}")
+        if url in urls:  # same outlet, day and title: the site disambiguates the slug
+            url = url.replace(slug, f"{slug}-{i + 1}")
+        urls.add(url)
         articles.append({"id": aid, "url": url, "outlet": oname, "published_at": date.isoformat(), "title": title,
                          "text": "\n\n".join(blocks["top"] + body + blocks["bottom"])})
         for s, j in sents:
@@ -504,27 +647,40 @@ REPRINT_SHARE = 0.06
 
 
 def _reprints(articles: list[dict], truth: list[dict], background: list[dict], seed: int, n_days: int,
-              start: str, n: int) -> list[dict]:
+              start: str, n: int, plan: dict | None = None) -> list[dict]:
     """Syndicated copies: ``n`` articles are reprinted 0-3 days later by another outlet (page cruft and all, as
     aggregators do), with one background sentence dropped (a light edit). Appends to articles and truth;
-    returns {article_id, original_article_id} rows."""
+    returns {article_id, original_article_id} rows. A copy respects the planted dynamics (``_allowed``): an
+    outlet reprints the spread narrative only from its join day, and no copy moves the burst or wording
+    narrative across the edge of the burst window or the wording switch; other candidates are drawn instead."""
     rng = random.Random(seed * 7919 + 1)
-    last = _dt.date.fromisoformat(start) + _dt.timedelta(days=n_days - 1)
+    d0 = _dt.date.fromisoformat(start)
+    last = d0 + _dt.timedelta(days=n_days - 1)
+    keys_of: dict[str, set] = {}
+    for t in truth:
+        keys_of.setdefault(t["article_id"], set()).add(t["narrative_key"])
     outlets = sorted({a["outlet"] for a in articles})
     bg_by_article: dict[str, list[str]] = {}
     for row in background:
         bg_by_article.setdefault(row["article_id"], []).append(row["sentence"])
     rows = []
     hosts = {a["outlet"]: urlparse(a["url"]).netloc for a in articles}
-    for orig in rng.sample(articles, k=n) if n and len(articles) > 1 else []:
+    for orig in rng.sample(articles, k=len(articles)) if n and len(articles) > 1 else []:
+        if len(rows) == n:
+            break
         aid = f"demo-r{len(rows) + 1:04d}"
         text = orig["text"]
         drop = [b for b in bg_by_article.get(orig["id"], [])[1:] if text.count(b) == 1]
         if drop:
             b = rng.choice(drop)
             text = text.replace(" " + b, "").replace(b + " ", "").replace(b, "")
-        day = min(_dt.date.fromisoformat(orig["published_at"]) + _dt.timedelta(days=rng.randint(0, 3)), last)
-        outlet = rng.choice([o for o in outlets if o != orig["outlet"]] or outlets)
+        orig_day = _dt.date.fromisoformat(orig["published_at"])
+        day = min(orig_day + _dt.timedelta(days=rng.randint(0, 3)), last)
+        ok = [o for o in outlets if o != orig["outlet"] and _allowed(
+            plan, keys_of.get(orig["id"], set()), o, (day - d0).days, (orig_day - d0).days)]
+        if not ok:
+            continue
+        outlet = rng.choice(ok)
         articles.append({"id": aid, "url": f"https://{hosts[outlet]}/reprint/{aid}", "outlet": outlet,
                          "published_at": day.isoformat(), "title": orig["title"], "text": text})
         truth.extend({**t, "article_id": aid} for t in [t for t in truth if t["article_id"] == orig["id"]])
@@ -537,16 +693,19 @@ def generate_demo_corpus(seed: int = 7, n_articles: int = 400, n_days: int = 75,
     if n_articles < 1 or n_days < 1:
         raise ValueError("n_articles and n_days must be positive")
     n_reprints = round(REPRINT_SHARE * n_articles) if n_articles >= 20 else 0
-    articles, truth, background = _build(seed, n_articles - n_reprints, n_days, start)
-    reprints = _reprints(articles, truth, background, seed, n_days, start, n_reprints)
-    return DemoCorpus(articles=articles, truth=truth, narratives=list(NARRATIVES), reprints=reprints)
+    plan = _plan(n_articles - n_reprints, n_days, start)
+    articles, truth, background = _build(seed, n_articles - n_reprints, n_days, start, plan)
+    reprints = _reprints(articles, truth, background, seed, n_days, start, n_reprints, plan)
+    return DemoCorpus(articles=articles, truth=truth, narratives=list(NARRATIVES), reprints=reprints,
+                      dynamics=_dynamics_json(plan, start))
 
 
 def write_demo_corpus(out_dir, seed: int = 7, n_articles: int = 400, n_days: int = 75,
                       start: str = "2026-01-05") -> dict[str, Path]:
-    """Write articles.jsonl, truth.csv and planted_narratives.json under ``out_dir`` (created if missing).
-
-    The bytes depend only on the arguments. Returns {"articles": path, "truth": path, "narratives": path}.
+    """Write articles.jsonl, truth.csv, reprints.csv, planted_narratives.json and planted_dynamics.json under
+    ``out_dir`` (created if missing). The bytes depend only on the arguments. Returns {"articles": path,
+    "truth": path, "narratives": path, "reprints": path, "dynamics": path}. planted_dynamics.json is the ground
+    truth of the planted spread, burst and wording change (``DemoCorpus.dynamics``; {} for small corpora).
     """
     corpus = generate_demo_corpus(seed=seed, n_articles=n_articles, n_days=n_days, start=start)
     out = Path(out_dir)
@@ -568,4 +727,7 @@ def write_demo_corpus(out_dir, seed: int = 7, n_articles: int = 400, n_days: int
     paths["reprints"].write_text(rep.getvalue(), encoding="utf-8", newline="\n")
     nar = [{"key": n.key, "theme": n.theme, "description": n.description} for n in corpus.narratives]
     paths["narratives"].write_text(json.dumps(nar, indent=2, ensure_ascii=False) + "\n", encoding="utf-8", newline="\n")
+    paths["dynamics"] = out / "planted_dynamics.json"
+    paths["dynamics"].write_text(json.dumps(corpus.dynamics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8",
+                                 newline="\n")
     return paths

@@ -87,8 +87,9 @@ def test_dataclasses_are_frozen(corpus):
 
 
 def test_write_creates_dir_and_returns_paths(written):
-    assert set(written) == {"articles", "truth", "narratives", "reprints"}
-    assert sorted(p.name for p in written.values()) == ["articles.jsonl", "planted_narratives.json", "reprints.csv", "truth.csv"]
+    assert set(written) == {"articles", "truth", "narratives", "reprints", "dynamics"}
+    assert sorted(p.name for p in written.values()) == ["articles.jsonl", "planted_dynamics.json", "planted_narratives.json",
+                                                       "reprints.csv", "truth.csv"]
     assert all(p.is_file() for p in written.values())
 
 
@@ -299,3 +300,211 @@ def test_reprints_are_light_edits_by_other_outlets(corpus):
         assert 0.7 * len(orig["text"]) < len(copy["text"]) <= len(orig["text"])
         planted = [t["sentence"] for t in corpus.truth if t["article_id"] == orig["id"]]
         assert planted and all(s in copy["text"] for s in planted)
+
+
+# --- planted dynamics: spread, burst, wording change ---------------------------------------------------------
+# Checked directly on the generated articles and truth, for the default corpus and other large ones.
+
+SEED7_DYNAMICS = {
+    "spread": {"narrative_key": "us_biolabs", "first_outlet": "News Front", "start": "2026-01-17",
+               "joins": [{"outlet": "RIA Novosti", "date": "2026-01-20", "lag_days": 3},
+                         {"outlet": "Pravda EN", "date": "2026-01-24", "lag_days": 7},
+                         {"outlet": "Sputnik", "date": "2026-01-29", "lag_days": 12},
+                         {"outlet": "RT", "date": "2026-02-04", "lag_days": 18}]},
+    "burst": {"narrative_key": "sanctions_backfire", "start": "2026-02-16", "end": "2026-02-22"},
+    "wording": {"narrative_key": "kiev_neonazi", "old_term": "regime", "new_term": "junta", "from": "2026-02-09"},
+}
+LARGE = [(7, 400, 75, "2026-01-05"), (3, 200, 60, "2025-06-11"), (11, 300, 90, "2026-03-04"), (21, 1000, 120, "2024-12-30")]
+
+
+@pytest.fixture(scope="module", params=LARGE, ids=lambda p: f"seed{p[0]}-{p[1]}x{p[2]}")
+def large(request, corpus):
+    seed, n, days, start = request.param
+    return corpus if request.param == LARGE[0] else generate_demo_corpus(seed=seed, n_articles=n, n_days=days, start=start)
+
+
+def _carriers(c: DemoCorpus, key: str) -> dict[str, dict]:
+    """Articles (id -> article) that carry narrative ``key`` according to the truth."""
+    art = {a["id"]: a for a in c.articles}
+    return {r["article_id"]: art[r["article_id"]] for r in c.truth if r["narrative_key"] == key}
+
+
+def _day(a: dict) -> date:
+    return date.fromisoformat(a["published_at"])
+
+
+def test_dynamics_json_for_the_default_corpus(corpus, written):
+    assert corpus.dynamics == SEED7_DYNAMICS
+    assert json.loads(written["dynamics"].read_text(encoding="utf-8")) == SEED7_DYNAMICS
+    for key in ("us_biolabs", "sanctions_backfire", "kiev_neonazi"):  # each planted narrative is syndicated too
+        assert any(r["article_id"] in _carriers(corpus, key) for r in corpus.reprints), key
+
+
+def test_reprint_rule_follows_the_plan():
+    plan = demo._plan(376, 75, "2026-01-05")
+    sp, b0, w = plan["spread"][1], plan["burst"][1], plan["wording"][1]
+    assert demo._allowed(plan, {"us_biolabs"}, "News Front", sp, sp)
+    assert not demo._allowed(plan, {"us_biolabs"}, "RIA Novosti", sp + 2, sp)
+    assert demo._allowed(plan, {"us_biolabs"}, "RIA Novosti", sp + 3, sp + 1)
+    assert not demo._allowed(plan, {"us_biolabs"}, "TASS", 70, 70)  # an outlet outside the schedule never does
+    assert not demo._allowed(plan, {"sanctions_backfire"}, "TASS", b0, b0 - 1)  # no copy across the burst edges
+    assert demo._allowed(plan, {"sanctions_backfire"}, "TASS", b0 + 1, b0)
+    assert not demo._allowed(plan, {"kiev_neonazi"}, "TASS", w, w - 2)  # nor across the wording switch
+    assert demo._allowed(plan, {"proxy_war"}, "TASS", w, w - 2) and demo._allowed(None, {"us_biolabs"}, "TASS", 0, 0)
+
+
+def test_dynamics_shape_and_narratives(large):
+    dyn = large.dynamics
+    assert set(dyn) == {"spread", "burst", "wording"}
+    keys = {dyn[k]["narrative_key"] for k in dyn}
+    assert len(keys) == 3 and keys <= {n.key for n in large.narratives}  # three different narratives
+    sp = dyn["spread"]
+    assert set(sp) == {"narrative_key", "first_outlet", "start", "joins"}
+    assert all(set(j) == {"outlet", "date", "lag_days"} for j in sp["joins"])
+    assert 3 <= len(sp["joins"]) <= 4
+    first = min(_day(a) for a in large.articles)
+    assert 10 <= (date.fromisoformat(sp["start"]) - first).days <= 15
+    lags = [j["lag_days"] for j in sp["joins"]]
+    assert lags == sorted(lags) and lags[0] >= 3 and all(b - a >= 3 for a, b in zip(lags, lags[1:]))
+    for j in sp["joins"]:
+        assert (date.fromisoformat(j["date"]) - date.fromisoformat(sp["start"])).days == j["lag_days"]
+    assert len({sp["first_outlet"]} | {j["outlet"] for j in sp["joins"]}) == len(sp["joins"]) + 1
+
+
+def test_small_corpora_plant_no_dynamics():
+    assert generate_demo_corpus(seed=11, n_articles=50, n_days=20, start="2025-03-01").dynamics == {}
+    assert generate_demo_corpus(seed=3, n_articles=60).dynamics == {}
+
+
+def test_spread_first_appearance_overall_and_per_outlet_is_the_schedule(large):
+    sp = large.dynamics["spread"]
+    schedule = {sp["first_outlet"]: date.fromisoformat(sp["start"])}
+    schedule.update({j["outlet"]: date.fromisoformat(j["date"]) for j in sp["joins"]})
+    carriers = _carriers(large, sp["narrative_key"])
+    assert min(_day(a) for a in carriers.values()) == date.fromisoformat(sp["start"])
+    first_seen, per_outlet = {}, Counter()
+    for a in carriers.values():  # originals and syndicated reprints alike
+        first_seen[a["outlet"]] = min(first_seen.get(a["outlet"], _day(a)), _day(a))
+        per_outlet[a["outlet"]] += 1
+    assert first_seen == schedule  # exactly: on its join day, never before, and no other outlet ever
+    for outlet, d in schedule.items():
+        assert any(a["outlet"] == outlet and _day(a) == d for a in carriers.values())
+        assert per_outlet[outlet] >= 3, outlet  # and a few more times afterwards
+    # between the start and the first join only the first outlet carries it
+    first_join = min(date.fromisoformat(j["date"]) for j in sp["joins"])
+    assert {a["outlet"] for a in carriers.values() if _day(a) < first_join} == {sp["first_outlet"]}
+
+
+def test_spread_narrative_leaves_no_trace_outside_its_carriers(large):
+    key = large.dynamics["spread"]["narrative_key"]
+    carriers = _carriers(large, key)
+    for a in large.articles:  # no related-headline list, tag line or title mentions it elsewhere
+        if re.search(r"biolab", a["title"] + "\n" + a["text"], re.I):
+            assert a["id"] in carriers, a["id"]
+
+
+def test_spread_reprints_respect_the_schedule(large):
+    sp = large.dynamics["spread"]
+    join = {sp["first_outlet"]: sp["start"], **{j["outlet"]: j["date"] for j in sp["joins"]}}
+    carriers = _carriers(large, sp["narrative_key"])
+    copies = [r["article_id"] for r in large.reprints if r["article_id"] in carriers]
+    for aid in copies:  # syndicated copies of it come only from outlets that carry it already
+        a = carriers[aid]
+        assert a["outlet"] in join and a["published_at"] >= join[a["outlet"]]
+
+
+def test_burst_window_stands_out_from_the_baseline(large):
+    bu = large.dynamics["burst"]
+    b0, b1 = date.fromisoformat(bu["start"]), date.fromisoformat(bu["end"])
+    assert 5 <= (b1 - b0).days + 1 <= 7
+    assert b0.isocalendar()[:2] == b1.isocalendar()[:2]  # inside one ISO week
+    days = [_day(a) for a in large.articles]
+    first, last = min(days), max(days)
+    assert 40 <= (b0 - first).days <= 46
+    per_day = Counter(_day(a) for a in _carriers(large, bu["narrative_key"]).values())
+    inside = sum(per_day[b0 + timedelta(days=k)] for k in range((b1 - b0).days + 1))
+    copies = {r["article_id"] for r in large.reprints}
+    carriers = _carriers(large, bu["narrative_key"])
+    window = [a["id"] for a in large.articles if b0 <= _day(a) <= b1 and a["id"] not in copies]
+    assert window and all(aid in carriers for aid in window)  # every original article of the window carries it
+    n_out = (last - first).days + 1 - ((b1 - b0).days + 1)
+    outside = sum(v for d, v in per_day.items() if not b0 <= d <= b1)
+    rate_out = outside / n_out
+    assert 0.1 <= rate_out <= 0.8 * len(days) / ((last - first).days + 1) / 4  # low, flat baseline
+    weeks = Counter()
+    for d, v in per_day.items():
+        weeks[d - timedelta(days=d.weekday())] += v
+    all_weeks = {first - timedelta(days=first.weekday()) + timedelta(weeks=k)
+                 for k in range(((last - first).days + first.weekday()) // 7 + 1)}
+    counts = sorted(weeks.get(w, 0) for w in all_weeks)
+    median = counts[len(counts) // 2]
+    burst_week = b0 - timedelta(days=b0.weekday())
+    assert weeks[burst_week] >= 4 * max(median, 1)
+    assert all(3 * v <= weeks[burst_week] for w, v in weeks.items() if w != burst_week)  # no other week comes close
+    # no 7-day stretch outside the window comes close
+    stretch = max(sum(per_day[d + timedelta(days=k)] for k in range(7)) for d in per_day if not b0 <= d <= b1
+                  and not b0 <= d + timedelta(days=6) <= b1)
+    assert stretch * 3 <= inside
+
+
+def test_burst_is_at_least_four_a_day_in_the_default_corpus(corpus):
+    bu = corpus.dynamics["burst"]
+    b0, b1 = date.fromisoformat(bu["start"]), date.fromisoformat(bu["end"])
+    ids = {aid for aid, a in _carriers(corpus, bu["narrative_key"]).items() if b0 <= _day(a) <= b1}
+    assert len(ids) / ((b1 - b0).days + 1) >= 4
+
+
+def test_wording_switches_terms_on_its_date(large):
+    wo = large.dynamics["wording"]
+    old, new, w = wo["old_term"], wo["new_term"], date.fromisoformat(wo["from"])
+    assert old != new and re.fullmatch(r"[a-z]+", old) and re.fullmatch(r"[a-z]+", new)
+    rx_old, rx_new = re.compile(rf"\b{old}\b", re.I), re.compile(rf"\b{new}\b", re.I)
+    art = {a["id"]: a for a in large.articles}
+    before = after = 0
+    for r in large.truth:
+        if r["narrative_key"] != wo["narrative_key"]:
+            continue
+        s, d = r["sentence"], _day(art[r["article_id"]])
+        n_old, n_new = len(rx_old.findall(s)), len(rx_new.findall(s))
+        assert n_old + n_new == 1, s  # exactly one of the two terms in every sentence
+        if d < w:
+            assert n_old == 1, (d, s)
+            before += 1
+        else:
+            assert n_new == 1, (d, s)
+            after += 1
+    assert before >= 15 and after >= 15
+    assert w.weekday() == 0  # the switch starts an ISO week
+
+
+def test_wording_terms_occur_nowhere_else(large, built):
+    wo = large.dynamics["wording"]
+    rx = re.compile(rf"\b({wo['old_term']}|{wo['new_term']})\b", re.I)
+    mine = defaultdict(list)
+    for r in large.truth:
+        if r["narrative_key"] == wo["narrative_key"]:
+            mine[r["article_id"]].append(r["sentence"])
+        else:
+            assert not rx.search(r["sentence"]), r
+    for a in large.articles:  # background, titles, tags and related headlines never use the terms
+        rest = a["title"] + "\n" + a["text"]
+        for s in mine[a["id"]]:
+            rest = rest.replace(s, "")
+        assert not rx.search(rest), a["id"]
+    assert not any(rx.search(b["sentence"]) for b in built[2])
+
+
+def test_other_narratives_keep_steady_coverage(large):
+    """The three planted dynamics leave every narrative >= 20 articles and >= 3 outlets; truth stays exact."""
+    text = {a["id"]: a["text"] for a in large.articles}
+    arts, outlets = defaultdict(set), defaultdict(set)
+    art = {a["id"]: a for a in large.articles}
+    for r in large.truth:
+        assert text[r["article_id"]].count(r["sentence"]) == 1
+        arts[r["narrative_key"]].add(r["article_id"])
+        outlets[r["narrative_key"]].add(art[r["article_id"]]["outlet"])
+    per_article = Counter(r["article_id"] for r in large.truth)
+    assert set(per_article) == set(text) and max(per_article.values()) <= 3
+    for n in large.narratives:
+        assert len(arts[n.key]) >= 20 and len(outlets[n.key]) >= 3, n.key
+    assert len(large.reprints) == round(0.06 * len(large.articles))

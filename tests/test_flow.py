@@ -97,3 +97,60 @@ def test_syndicated_copies_are_found_and_clustered_once(demo_run, demo_corpus):
     orig_nid = by_id.loc[copies["original_claim_id"], "narrative_id"].to_numpy()
     assert (copies["narrative_id"].fillna(-1).to_numpy() == pd.Series(orig_nid).fillna(-1).to_numpy()).all()
     assert demo_run["first"]["n_reprints"] == len(found)
+
+
+def _planted_narrative_id(demo_run, demo_corpus, key):
+    from narratives.evaluate import match_truth
+
+    m = match_truth(demo_run["tables"]["claims"], pd.read_csv(demo_corpus["truth"]))
+    ids = m.loc[m["narrative_key"] == key, "narrative_id"].dropna()
+    return int(ids.mode().iloc[0]), ids
+
+
+def test_planted_spread_is_recovered(demo_run, demo_corpus):
+    import json
+
+    plan = json.loads(demo_corpus["dynamics"].read_text())["spread"]
+    nid, _ = _planted_narrative_id(demo_run, demo_corpus, plan["narrative_key"])
+    spread = demo_run["tables"]["narrative_spread"].set_index("narrative_id").loc[nid]
+    assert spread["first_outlet"] == plan["first_outlet"]
+    assert spread["first_seen"] == pd.Timestamp(plan["start"])
+    outlets = demo_run["tables"]["narrative_outlets"]
+    lags = outlets[outlets["narrative_id"] == nid].set_index("outlet")["lag_days"]
+    for join in plan["joins"]:
+        assert lags[join["outlet"]] == join["lag_days"], join
+    print("spread:", spread["first_outlet"], spread["first_seen"].date(), dict(lags))
+
+
+def test_planted_burst_is_recovered(demo_run, demo_corpus):
+    import json
+
+    plan = json.loads(demo_corpus["dynamics"].read_text())["burst"]
+    nid, _ = _planted_narrative_id(demo_run, demo_corpus, plan["narrative_key"])
+    bursts = demo_run["tables"]["narrative_bursts"]
+    mine = bursts[(bursts["narrative_id"] == nid) & (bursts["grain"] == "day")]
+    start, end = pd.Timestamp(plan["start"]), pd.Timestamp(plan["end"])
+    overlap = mine[(mine["period_start"] <= end) & (mine["period_end"] >= start)]
+    assert len(overlap) >= 1, mine
+    assert overlap["period_start"].min() >= start - pd.Timedelta(days=1)
+    assert overlap["period_end"].max() <= end + pd.Timedelta(days=1)
+    weekly = bursts[(bursts["narrative_id"] == nid) & (bursts["grain"] == "week")]
+    assert ((weekly["period_start"] <= end) & (weekly["period_end"] >= start)).any()
+    print("burst:", overlap[["period_start", "period_end", "score", "baseline"]].to_dict("records"))
+
+
+def test_planted_wording_change_is_recovered(demo_run, demo_corpus):
+    import json
+
+    plan = json.loads(demo_corpus["dynamics"].read_text())["wording"]
+    nid, _ = _planted_narrative_id(demo_run, demo_corpus, plan["narrative_key"])
+    drift = demo_run["tables"]["narrative_drift"]
+    weeks = drift[(drift["narrative_id"] == nid) & (drift["grain"] == "week")].sort_values("period_start")
+    change = pd.Timestamp(plan["from"])
+    week_of_change = change - pd.Timedelta(days=change.weekday())
+    row = weeks[weeks["period_start"] == week_of_change].iloc[0]
+    old, new = plan["old_term"].lower(), plan["new_term"].lower()
+    assert any(new in t for t in row["rising_terms"]) and any(old in t for t in row["falling_terms"]), row
+    before = weeks[weeks["period_start"] < week_of_change]
+    assert not any(new in t for terms in before["rising_terms"] for t in terms)
+    print("wording:", row["period_start"].date(), list(row["rising_terms"]), list(row["falling_terms"]))
