@@ -126,7 +126,8 @@ def fill_cache(texts: Sequence[str], vectors: np.ndarray, model: str, cache: Emb
     first: dict[str, int] = {}
     for i, t in enumerate(texts):
         first.setdefault(text_hash(t), i)
-    missing = [h for h in first if h not in cache.get(model, list(first))]
+    have = cache.get(model, list(first))
+    missing = [h for h in first if h not in have]
     if missing:
         cache.put(model, missing, np.asarray(vectors)[[first[h] for h in missing]])
 

@@ -79,3 +79,19 @@ def test_fill_cache_adds_only_missing():
     fresh = DictCache()
     fill_cache(["a b c", "d e f", "a b c"], X[[0, 1, 0]], "m", fresh)
     assert len(fresh.data) == 2 and np.allclose(fresh.data[("m", text_hash("d e f"))], X[1])
+
+
+def test_fill_cache_reads_the_cache_once():
+    from narratives.embed import fill_cache
+
+    class CountingCache(DictCache):
+        gets = 0
+
+        def get(self, model, hashes):
+            CountingCache.gets += 1
+            return super().get(model, hashes)
+
+    cache = CountingCache()
+    texts = [f"text number {i}" for i in range(50)]
+    fill_cache(texts, HashingEmbedder(8).encode(texts), "m", cache)
+    assert CountingCache.gets == 1 and len(cache.data) == 50
