@@ -25,6 +25,7 @@ from narratives.cluster import NarrativeClusterer
 from narratives.config import ClusterConfig, Config, EmbedConfig, load_config
 from narratives.outlets import OutletAliases
 from narratives.embed import count_uncached, embed_texts, fill_cache, make_embedder
+from narratives import schemas as S
 from narratives.schemas import ARTICLES, CLAIMS
 from narratives.syndication import find_reprints, link_copies
 from narratives.track import narrative_timeseries
@@ -195,10 +196,10 @@ def narratives_flow(
         timeseries = track_task(result.claims, cfg)
         outlets = outlets_task(result.claims)
         store_task(db, run_id, new_articles, quarantine, {
-            "claims": result.claims, "reprints": reprints, "narratives": result.narratives, "themes": result.themes,
-            "narrative_timeseries": timeseries, "narrative_outlets": outlets,
-            "narrative_spread": spread_task(outlets, result.claims), "narrative_bursts": bursts_task(result.claims),
-            "narrative_drift": drift_task(result.claims, X),
+            S.CLAIMS.name: result.claims, S.REPRINTS.name: reprints, S.NARRATIVES.name: result.narratives,
+            S.THEMES.name: result.themes, S.NARRATIVE_TIMESERIES.name: timeseries, S.NARRATIVE_OUTLETS.name: outlets,
+            S.NARRATIVE_SPREAD.name: spread_task(outlets, result.claims),
+            S.NARRATIVE_BURSTS.name: bursts_task(result.claims), S.NARRATIVE_DRIFT.name: drift_task(result.claims, X),
         })
         counts = {
             "n_input_records": ingested.n_read,
