@@ -18,8 +18,10 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
+from narratives.report_dynamics import dynamics_html
 from narratives.schemas import (
-    ARTICLES, CLAIMS, NARRATIVE_TIMESERIES, NARRATIVES, QUARANTINE, RUNS, THEMES, TableDef, empty_frame,
+    ARTICLES, CLAIMS, NARRATIVE_BURSTS, NARRATIVE_DRIFT, NARRATIVE_SPREAD, NARRATIVE_TIMESERIES, NARRATIVES,
+    QUARANTINE, RUNS, THEMES, TableDef, empty_frame,
 )
 
 A, C, N, TH, TS, R = ARTICLES.c, CLAIMS.c, NARRATIVES.c, THEMES.c, NARRATIVE_TIMESERIES.c, RUNS.c
@@ -262,7 +264,7 @@ def _ranked_html(narrs: pd.DataFrame, theme_labels: dict[int, str], growth: dict
 
 
 def _card_html(r: pd.Series, claims: pd.DataFrame, by_id: pd.DataFrame, urls: dict, ts_df: pd.DataFrame,
-               theme_labels: dict[int, str]) -> str:
+               theme_labels: dict[int, str], dyn: str = "") -> str:
     nid, label = int(r[N.narrative_id]), r[N.label]
     kws = "".join(f'<span class="kw">{_esc(k)}</span>' for k in _as_list(r[N.keywords]))
     texts = _as_list(r[N.representative_claims])
@@ -293,7 +295,7 @@ def _card_html(r: pd.Series, claims: pd.DataFrame, by_id: pd.DataFrame, urls: di
             f"{_date(r[N.first_seen])} – {_date(r[N.last_seen])}</p><p>{kws}</p>"
             f"<h4>Representative claims</h4>{''.join(reps) or _NONE}"
             f"<h4>Weekly timeline</h4>{_timeline_svg(_weekly_counts(nid, claims, ts_df), str(label))}"
-            f"<h4>Outlets</h4>{first}{outlets}</section>")
+            f"<h4>Outlets</h4>{first}{outlets}{dyn}</section>")
 
 
 def _themes_html(themes: pd.DataFrame, narrs: pd.DataFrame) -> str:
@@ -363,8 +365,10 @@ def render_report(tables: dict[str, pd.DataFrame], title: str = "Narratives repo
         matrix = '<p class="empty">No narratives.</p>'
     else:
         ranked = _ranked_html(narrs, theme_labels, _growth(claims))
-        cards = "".join(_card_html(r, claims, by_id, urls, t["narrative_timeseries"], theme_labels)
-                        for _, r in narrs.iterrows())
+        dyn = {d.name: (tables or {}).get(d.name, empty_frame(d)) for d in (NARRATIVE_SPREAD, NARRATIVE_BURSTS, NARRATIVE_DRIFT)}
+        texts = dict(zip(claims[C.claim_id], claims[C.text]))
+        cards = "".join(_card_html(r, claims, by_id, urls, t["narrative_timeseries"], theme_labels, dynamics_html(
+            int(r[N.narrative_id]), *dyn.values(), texts)) for _, r in narrs.iterrows())
         matrix = _matrix_html(narrs, claims)
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

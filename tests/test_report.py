@@ -302,3 +302,34 @@ def test_tolerates_odd_dtypes_and_nulls():
     assert svg.count("<rect") == 3
     assert "Vaccines contain chips." in card(page, 2)  # falls back to the stored representative texts
     assert summary(page)["Unassigned claims"] == "2 (25.0%)"
+
+
+def test_cards_show_spread_bursts_and_drift_escaped():
+    import pandas as pd
+
+    from narratives.report import render_report
+    from narratives.schemas import NARRATIVE_BURSTS, NARRATIVE_DRIFT, NARRATIVE_SPREAD
+
+    narr = pd.DataFrame([{"narrative_id": 1, "theme_id": 1, "label": "NATO expands", "keywords": ["nato"], "size": 2,
+                          "n_articles": 2, "n_outlets": 2, "first_seen": pd.Timestamp("2026-01-05"),
+                          "last_seen": pd.Timestamp("2026-01-20"), "representative_claim_ids": ["c1"],
+                          "representative_claims": ["x"]}])
+    cl = pd.DataFrame([{"claim_id": "c1", "article_id": "a1", "text": "<script>alert(1)</script> junta rises",
+                        "narrative_id": 1.0, "outlet": "RT", "published_at": pd.Timestamp("2026-01-05")}])
+    spread = pd.DataFrame([{"narrative_id": 1, "first_seen": pd.Timestamp("2026-01-05"), "first_outlet": "<b>RT</b>",
+                            "n_outlets": 3, "days_to_2_outlets": 3.0, "days_to_3_outlets": None,
+                            "days_to_5_outlets": None, "outlet_join_days": [0.0, 3.0], "n_reprints": 1,
+                            "n_reprint_outlets": 1}], columns=NARRATIVE_SPREAD.columns)
+    bursts = pd.DataFrame([{"narrative_id": 1, "grain": "day", "period_start": pd.Timestamp("2026-01-10"),
+                            "period_end": pd.Timestamp("2026-01-12"), "score": 7.5, "baseline": 0.4,
+                            "peak_claims": 6}], columns=NARRATIVE_BURSTS.columns)
+    drift = pd.DataFrame([{"narrative_id": 1, "grain": "week", "period_start": pd.Timestamp("2026-01-12"),
+                           "n_claims": 5, "shift_prev": 0.61, "shift_first": 0.6, "rising_terms": ["junta"],
+                           "falling_terms": ["<i>regime</i>"], "representative_claim_id": "c1",
+                           "drift_score": 0.61}], columns=NARRATIVE_DRIFT.columns)
+    page = render_report({"narratives": narr, "claims": cl, "narrative_spread": spread, "narrative_bursts": bursts,
+                          "narrative_drift": drift})
+    assert "Spread: first <b>&lt;b&gt;RT&lt;/b&gt;</b> on 2026-01-05; a second outlet after 3 days" in page
+    assert "2026-01-10 – 2026-01-12: up to 6 claims a day" in page
+    assert "<td>junta</td><td>&lt;i&gt;regime&lt;/i&gt;</td>" in page
+    assert "<script>alert(1)" not in page
