@@ -60,6 +60,13 @@ def _table(name: str, key: tuple[str, ...], grain: str, doc: str, cols: list[tup
 
 
 STR, I64, I32, F64, BOOL = pa.string(), pa.int64(), pa.int32(), pa.float64(), pa.bool_()
+
+# The DuckDB column type of every Arrow type a schema may use (DDL in store, type column in tables_doc).
+DUCKDB_TYPES = {
+    pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.int32(): "INTEGER", pa.float64(): "DOUBLE",
+    pa.float32(): "FLOAT", pa.bool_(): "BOOLEAN", pa.timestamp("us"): "TIMESTAMP", pa.date32(): "DATE",
+    pa.list_(pa.string()): "VARCHAR[]", pa.list_(pa.float32()): "FLOAT[]", pa.list_(pa.float64()): "DOUBLE[]",
+}
 STR_LIST = pa.list_(pa.string())
 
 ARTICLES = _table(

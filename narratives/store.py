@@ -20,15 +20,11 @@ import pyarrow as pa
 
 from narratives.errors import NarrativesError
 from narratives.schemas import (
-    ALL_TABLES, ARTICLES, CLAIMS, EMBEDDING_CACHE, EXPORTED_TABLES, NARRATIVE_BURSTS, NARRATIVE_DRIFT,
-    NARRATIVE_OUTLETS, NARRATIVE_SPREAD, NARRATIVE_TIMESERIES, NARRATIVES, QUARANTINE, REPRINTS, RUNS, SCHEMA_VERSION, THEMES, TableDef, check_arrow, to_arrow,
+    ALL_TABLES, ARTICLES, CLAIMS, DUCKDB_TYPES, EMBEDDING_CACHE, EXPORTED_TABLES, NARRATIVE_BURSTS, NARRATIVE_DRIFT,
+    NARRATIVE_OUTLETS, NARRATIVE_SPREAD, NARRATIVE_TIMESERIES, NARRATIVES, QUARANTINE, REPRINTS, RUNS, SCHEMA_VERSION,
+    THEMES, TableDef, check_arrow, to_arrow,
 )
 
-_DUCK_TYPES = {
-    pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.int32(): "INTEGER", pa.float64(): "DOUBLE",
-    pa.float32(): "FLOAT", pa.bool_(): "BOOLEAN", pa.timestamp("us"): "TIMESTAMP", pa.date32(): "DATE",
-    pa.list_(pa.string()): "VARCHAR[]", pa.list_(pa.float32()): "FLOAT[]", pa.list_(pa.float64()): "DOUBLE[]",
-}
 # Tables a run replaces as a whole (derived from all claims); the others are appended to.
 REPLACED = (CLAIMS, REPRINTS, NARRATIVES, THEMES, NARRATIVE_TIMESERIES, NARRATIVE_OUTLETS, NARRATIVE_SPREAD,
             NARRATIVE_BURSTS, NARRATIVE_DRIFT)
@@ -45,7 +41,7 @@ def new_run_id() -> str:
 def _ddl(table: TableDef) -> str:
     cols = []
     for f in table.schema:
-        cols.append(f'"{f.name}" {_DUCK_TYPES[f.type]}' + ("" if f.nullable else " NOT NULL"))
+        cols.append(f'"{f.name}" {DUCKDB_TYPES[f.type]}' + ("" if f.nullable else " NOT NULL"))
     return f'CREATE TABLE IF NOT EXISTS "{table.name}" ({", ".join(cols)})'
 
 
@@ -78,7 +74,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table.name]).fetchall()}
         for f in table.schema:
             if f.name not in have:
-                con.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{f.name}" {_DUCK_TYPES[f.type]}')
+                con.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{f.name}" {DUCKDB_TYPES[f.type]}')
 
 
 def read_table(con: duckdb.DuckDBPyConnection, table: TableDef) -> pd.DataFrame:
@@ -88,7 +84,7 @@ def read_table(con: duckdb.DuckDBPyConnection, table: TableDef) -> pd.DataFrame:
         "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table.name]).fetchall()}
     if not have:
         return table.schema.empty_table().to_pandas()
-    cols = ", ".join(f'"{f.name}"' if f.name in have else f'CAST(NULL AS {_DUCK_TYPES[f.type]}) AS "{f.name}"'
+    cols = ", ".join(f'"{f.name}"' if f.name in have else f'CAST(NULL AS {DUCKDB_TYPES[f.type]}) AS "{f.name}"'
                      for f in table.schema)
     return con.execute(f'SELECT {cols} FROM "{table.name}"').to_arrow_table().to_pandas()
 

@@ -3,13 +3,7 @@ schemas: ``python -m narratives.tables_doc > outputs/README.md``. A test keeps t
 
 from __future__ import annotations
 
-import pyarrow as pa
-
-from narratives.schemas import ALL_TABLES, SCHEMA_VERSION
-
-_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.int32(): "INTEGER", pa.float64(): "DOUBLE",
-          pa.bool_(): "BOOLEAN", pa.timestamp("us"): "TIMESTAMP", pa.list_(pa.string()): "VARCHAR[]",
-          pa.list_(pa.float32()): "FLOAT[]", pa.list_(pa.float64()): "DOUBLE[]"}
+from narratives.schemas import ALL_TABLES, DUCKDB_TYPES, SCHEMA_VERSION
 
 INTRO = f"""# Output tables
 
@@ -65,7 +59,7 @@ def render() -> str:
         out += [f"## `{name}`", "", t.doc, "", f"- grain: {t.grain}", f"- key: ({', '.join(t.key)})", "",
                 "| column | type | null | meaning |", "|---|---|---|---|"]
         for f in t.schema:
-            out.append(f"| `{f.name}` | {_TYPES[f.type]} | {'yes' if f.nullable else 'no'} | {t.column_docs[f.name]} |")
+            out.append(f"| `{f.name}` | {DUCKDB_TYPES[f.type]} | {'yes' if f.nullable else 'no'} | {t.column_docs[f.name]} |")
         out.append("")
     out.append(SQL)
     return "\n".join(out)
