@@ -50,11 +50,10 @@ def assemble(claims: pd.DataFrame, X: np.ndarray, fit: NarrativeClusterer, cfg: 
     labels, membership = expand_to_copies(claims, np.asarray(fit.labels_), np.asarray(fit.membership_))
     k = fit.n_narratives_
     out = claims.copy()
-    nid = np.where(labels >= 0, labels + 1, 0)
     theme_of = np.asarray(fit.themes_)
-    tid = np.where(labels >= 0, theme_of[np.maximum(labels, 0)] + 1 if k else 0, 0)
-    out[C.narrative_id] = pd.array(np.where(labels >= 0, nid, None), dtype="Int64")
-    out[C.theme_id] = pd.array(np.where(labels >= 0, tid, None), dtype="Int64")
+    claim_theme = np.where(labels >= 0, theme_of[np.maximum(labels, 0)], -1) if k else np.full(len(labels), -1)
+    out[C.narrative_id] = pd.array(np.where(labels >= 0, labels + 1, None), dtype="Int64")
+    out[C.theme_id] = pd.array(np.where(labels >= 0, claim_theme + 1, None), dtype="Int64")
     out[C.membership] = np.where(labels >= 0, membership, np.nan)
     out = out[CLAIMS.columns]
 
@@ -82,7 +81,6 @@ def assemble(claims: pd.DataFrame, X: np.ndarray, fit: NarrativeClusterer, cfg: 
 
     theme_rows = []
     if k:
-        claim_theme = np.where(labels >= 0, theme_of[np.maximum(labels, 0)], -1)
         theme_kw = class_tfidf_keywords(docs, claim_theme, cfg.n_keywords)
         for t in sorted(set(theme_of.tolist())):
             members = narratives[narratives[N.theme_id] == t + 1]
