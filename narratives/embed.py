@@ -141,6 +141,8 @@ def embed_texts(
     on_progress: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Embed ``texts``, reusing cached vectors; returns (matrix in input order, number newly embedded)."""
+    if not texts:
+        return np.zeros((0, getattr(embedder, "dim", 0)), dtype=np.float32), 0
     hashes = [text_hash(t) for t in texts]
     found = cache.get(embedder.name, hashes) if cache is not None else {}
     todo: dict[str, str] = {}
@@ -154,6 +156,4 @@ def embed_texts(
         if cache is not None:
             cache.put(embedder.name, list(todo), new)
         found = {**found, **dict(zip(todo, new))}
-    if not texts:
-        return np.zeros((0, getattr(embedder, "dim", 0) if not todo else 0), dtype=np.float32), 0
     return np.stack([found[h] for h in hashes]).astype(np.float32), len(todo)
