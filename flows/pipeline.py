@@ -1,7 +1,8 @@
 """The Prefect flow: each task calls one library function; the flow only connects them.
 
-ingest -> (skip what the database already holds) -> clean -> claims -> embed (cached) -> UMAP + HDBSCAN
--> label -> track -> store (one transaction) -> Parquet export -> report.
+lock the database -> ingest -> (skip what the database already holds) -> clean -> claims -> reprints -> embed the
+new texts (cached) -> cluster: full, incremental or unchanged (narratives/incremental.py) -> label -> track the
+affected periods -> store (one transaction, with the runs row) -> Parquet export -> report.
 """
 
 from __future__ import annotations
@@ -20,15 +21,15 @@ from narratives import claims as claims_mod
 from narratives import clean as clean_mod
 from narratives import ingest as ingest_mod
 from narratives import report as report_mod
+from narratives import incremental
 from narratives import store
-from narratives.cluster import NarrativeClusterer
-from narratives.config import ClusterConfig, Config, EmbedConfig, load_config
+from narratives.config import Config, EmbedConfig, load_config
 from narratives.outlets import OutletAliases
-from narratives.embed import count_uncached, embed_texts, fill_cache, make_embedder
+from narratives.embed import embed_texts, fill_cache, make_embedder, uncached_texts
 from narratives import schemas as S
 from narratives.schemas import ARTICLES, CLAIMS
 from narratives.syndication import find_reprints, link_copies
-from narratives.track import narrative_timeseries
+from narratives.track import changed_claims, update_timeseries
 
 
 def _say(msg: str) -> None:
@@ -46,7 +47,7 @@ def ingest_task(input_path: str, cfg: Config) -> ingest_mod.IngestResult:
 
 
 @task(name="load-state", retries=2, retry_delay_seconds=2)
-def load_state_task(db: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load_state_task(db: str) -> store.State:
     return store.load_state(db)
 
 
@@ -80,15 +81,18 @@ def link_copies_task(claims: pd.DataFrame, reprints: pd.DataFrame) -> pd.DataFra
     return link_copies(claims, reprints)
 
 
+@task(name="find-uncached", retries=2, retry_delay_seconds=2)
+def uncached_task(texts: list[str], cfg: EmbedConfig, db: str) -> list[str]:
+    return uncached_texts(texts, cfg.model, store.DuckDBEmbeddingCache(db))
+
+
 @task(
-    name="embed", cache_policy=(INPUTS - "db") + TASK_SOURCE, persist_result=True,
+    name="embed", cache_policy=INPUTS + TASK_SOURCE, persist_result=True,
     cache_expiration=timedelta(days=7), retries=1,
 )
-def embed_task(texts: list[str], cfg: EmbedConfig, db: str) -> np.ndarray:
-    return embed_texts(
-        texts, make_embedder(cfg), store.DuckDBEmbeddingCache(db), cfg.batch_size,
-        progress=len(texts) > 256, on_progress=_say,
-    )[0]
+def embed_task(texts: list[str], cfg: EmbedConfig) -> np.ndarray:
+    """Embeds the texts the database cache lacks (Prefect caches the result by its inputs)."""
+    return embed_texts(texts, make_embedder(cfg), None, cfg.batch_size, progress=len(texts) > 256, on_progress=_say)[0]
 
 
 @task(name="fill-embedding-cache", retries=2, retry_delay_seconds=2)
@@ -96,25 +100,43 @@ def fill_cache_task(texts: list[str], X: np.ndarray, cfg: EmbedConfig, db: str) 
     fill_cache(texts, X, cfg.model, store.DuckDBEmbeddingCache(db))
 
 
-@task(name="count-uncached", retries=2, retry_delay_seconds=2)
-def count_uncached_task(texts: list[str], cfg: EmbedConfig, db: str) -> int:
-    return count_uncached(texts, cfg.model, store.DuckDBEmbeddingCache(db))
+@task(name="load-vectors", retries=2, retry_delay_seconds=2)
+def vectors_task(texts: list[str], cfg: EmbedConfig, db: str) -> np.ndarray:
+    return embed_texts(texts, make_embedder(cfg), store.DuckDBEmbeddingCache(db), cfg.batch_size)[0]
+
+
+@task(name="choose-mode")
+def choose_mode_task(claims: pd.DataFrame, state: store.State, cfg: Config, force_full: bool) -> str:
+    n_prev = len(state.claims)
+    share = float(state.claims[CLAIMS.c.narrative_id].isna().mean()) if n_prev else 0.0
+    return incremental.choose_mode(len(claims) - n_prev, len(state.narratives), share, state.runs_since_full,
+                                   cfg.update, force_full)
 
 
 @task(name="cluster")
-def cluster_task(X: np.ndarray, claims: pd.DataFrame, cfg: ClusterConfig) -> NarrativeClusterer:
+def cluster_task(X: np.ndarray, claims: pd.DataFrame, state: store.State, mode: str, cfg: Config) -> incremental.Partition:
     """Clusters the claims that are not copies of an original claim (reprints are clustered once)."""
-    return NarrativeClusterer(cfg).fit(X[assemble_mod.unique_mask(claims)], on_progress=_say)
+    unique = assemble_mod.unique_mask(claims)
+    prev_theme_of = dict(zip(state.narratives[S.NARRATIVES.c.narrative_id], state.narratives[S.NARRATIVES.c.theme_id]))
+    return incremental.update(
+        X[unique], assemble_mod.previous_ids(claims, state.claims), mode, cfg.cluster, cfg.update,
+        state.next_narrative_id, {int(k): int(v) for k, v in prev_theme_of.items() if pd.notna(v)}, on_progress=_say)
 
 
 @task(name="label")
-def assemble_task(claims: pd.DataFrame, X: np.ndarray, fit: NarrativeClusterer, cfg: Config) -> assemble_mod.Assembled:
-    return assemble_mod.assemble(claims, X, fit, cfg.label)
+def assemble_task(claims: pd.DataFrame, X: np.ndarray, part: incremental.Partition, cfg: Config, run_id: str,
+                  previous: pd.DataFrame) -> assemble_mod.Assembled:
+    return assemble_mod.assemble(claims, X, part, cfg.label, run_id, previous)
+
+
+@task(name="changed-claims")
+def changed_task(claims: pd.DataFrame, stored: pd.DataFrame) -> pd.Series:
+    return changed_claims(claims, stored)
 
 
 @task(name="track")
-def track_task(claims: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    return narrative_timeseries(claims, cfg.track.grains)
+def track_task(previous: pd.DataFrame, claims: pd.DataFrame, changed: pd.Series, cfg: Config) -> pd.DataFrame:
+    return update_timeseries(previous, claims, changed, cfg.track.grains)
 
 
 @task(name="outlets")
@@ -139,8 +161,8 @@ def drift_task(claims: pd.DataFrame, X: np.ndarray) -> pd.DataFrame:
 
 @task(name="store", retries=2, retry_delay_seconds=2)
 def store_task(db: str, run_id: str, new_articles: pd.DataFrame, quarantine: list[dict],
-               replaced: dict[str, pd.DataFrame]) -> None:
-    store.commit_results(db, run_id, new_articles, quarantine, replaced)
+               replaced: dict[str, pd.DataFrame], lineage: pd.DataFrame, counts: dict) -> None:
+    store.commit_results(db, run_id, new_articles, quarantine, replaced, lineage, counts)
 
 
 @task(name="export-parquet", retries=2, retry_delay_seconds=2)
@@ -166,8 +188,11 @@ def narratives_flow(
     report: str | None = None,
     tables_dir: str | None = None,
     unit: str | None = None,
+    recluster: bool = False,
+    wait_seconds: float = 0.0,
 ) -> dict:
-    """Run the whole pipeline once over ``input_path`` and return the run summary."""
+    """Run the pipeline once over ``input_path`` (only what the database does not hold yet is processed) and
+    return the run summary. ``recluster`` forces a full re-fit; ``wait_seconds`` queues behind a running run."""
     cfg = load_config(config_path)
     if unit:
         cfg = cfg.with_overrides(ingest={"unit": unit})
@@ -175,50 +200,64 @@ def narratives_flow(
     report = report or cfg.output.report
     tables_dir = tables_dir or cfg.output.tables_dir
     run_id = store.new_run_id()
-    start_run_task(db, run_id, cfg.config_hash(), str(input_path))
-    try:
-        ingested = ingest_task(input_path, cfg)
-        existing_articles, existing_claims = load_state_task(db)
-        records, q_known, n_known = split_new_task(ingested.records, existing_articles)
-        quarantine = ingested.quarantine + q_known
-        cleaned = clean_task(records, cfg)
-        new_articles = cleaned.assign(run_id=run_id)[ARTICLES.columns]
-        new_claims = claims_task(cleaned, cfg)
-        reprints = reprints_task(existing_articles, new_articles, cfg)
-        claims = link_copies_task(merge_claims_task(existing_claims, new_claims), reprints)
-        texts = claims[CLAIMS.c.embed_text].tolist()
-        n_embedded = count_uncached_task(texts, cfg.embed, db)
-        X = embed_task(texts, cfg.embed, db)
-        if n_embedded:  # the vectors may have come from Prefect's task cache: keep the database cache whole
-            fill_cache_task(texts, X, cfg.embed, db)
-        fit = cluster_task(X, claims, cfg.cluster)
-        result = assemble_task(claims, X, fit, cfg)
-        timeseries = track_task(result.claims, cfg)
-        outlets = outlets_task(result.claims)
-        store_task(db, run_id, new_articles, quarantine, {
-            S.CLAIMS.name: result.claims, S.REPRINTS.name: reprints, S.NARRATIVES.name: result.narratives,
-            S.THEMES.name: result.themes, S.NARRATIVE_TIMESERIES.name: timeseries, S.NARRATIVE_OUTLETS.name: outlets,
-            S.NARRATIVE_SPREAD.name: spread_task(outlets, result.claims),
-            S.NARRATIVE_BURSTS.name: bursts_task(result.claims), S.NARRATIVE_DRIFT.name: drift_task(result.claims, X),
-        })
-        counts = {
-            "n_input_records": ingested.n_read,
-            "n_new_articles": len(new_articles),
-            "n_articles": len(existing_articles) + len(new_articles),
-            "n_claims": len(result.claims),
-            "n_narratives": len(result.narratives),
-            "n_themes": len(result.themes),
-            "n_unassigned": int(result.claims[CLAIMS.c.narrative_id].isna().sum()),
-            "n_undated": int(result.claims[CLAIMS.c.published_at].isna().sum()),
-            "n_quarantined": len(quarantine),
-            "n_embedded": n_embedded,
-            "n_reprints": len(reprints),
-        }
-        finish_run_task(db, run_id, "succeeded", counts)
-        export_task(db, tables_dir)
-        report_path = report_task(db, report)
-    except BaseException as err:
-        finish_run_task(db, run_id, "failed", error=f"{type(err).__name__}: {err}"[:2000])
-        raise
-    return {"run_id": run_id, "db": str(db), "tables_dir": str(tables_dir), "report": str(report_path),
-            "n_duplicates_skipped": ingested.n_duplicates + n_known, **counts}
+    with store.run_lock(db, wait_seconds):
+        start_run_task(db, run_id, cfg.config_hash(), str(input_path))
+        try:
+            summary = _run(run_id, input_path, cfg, db, recluster)
+            export_task(db, tables_dir)
+            report_path = report_task(db, report)
+        except BaseException as err:
+            finish_run_task(db, run_id, "failed", error=f"{type(err).__name__}: {err}"[:2000])
+            raise
+    return {"run_id": run_id, "db": str(db), "tables_dir": str(tables_dir), "report": str(report_path), **summary}
+
+
+def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool) -> dict:
+    """The steps between ingest and the one-transaction commit (the flow's body)."""
+    ingested = ingest_task(input_path, cfg)
+    state = load_state_task(db)
+    records, q_known, n_known = split_new_task(ingested.records, state.articles)
+    quarantine = ingested.quarantine + q_known
+    cleaned = clean_task(records, cfg)
+    new_articles = cleaned.assign(run_id=run_id)[ARTICLES.columns]
+    new_claims = claims_task(cleaned, cfg)
+    reprints = reprints_task(state.articles, new_articles, cfg)
+    claims = link_copies_task(merge_claims_task(state.claims, new_claims), reprints)
+    texts = claims[CLAIMS.c.embed_text].tolist()
+    todo = uncached_task(texts, cfg.embed, db)
+    if todo:
+        fill_cache_task(todo, embed_task(todo, cfg.embed), cfg.embed, db)
+    X = vectors_task(texts, cfg.embed, db)
+    mode = choose_mode_task(claims, state, cfg, recluster)
+    part = cluster_task(X, claims, state, mode, cfg)
+    result = assemble_task(claims, X, part, cfg, run_id, state.narratives)
+    changed = changed_task(result.claims, state.claims)
+    outlets = outlets_task(result.claims)
+    events = part.lineage
+    counts = {
+        "n_input_records": ingested.n_read,
+        "n_new_articles": len(new_articles),
+        "n_articles": len(state.articles) + len(new_articles),
+        "n_claims": len(result.claims),
+        "n_new_claims": len(result.claims) - len(state.claims),
+        "n_narratives": len(result.narratives),
+        "n_themes": len(result.themes),
+        "n_unassigned": int(result.claims[CLAIMS.c.narrative_id].isna().sum()),
+        "n_undated": int(result.claims[CLAIMS.c.published_at].isna().sum()),
+        "n_quarantined": len(quarantine),
+        "n_embedded": len(todo),
+        "n_reprints": len(reprints),
+        "mode": mode,
+        "n_assigned_existing": part.n_assigned_existing,
+        "n_new_narratives": int(events["event"].isin(["birth", "split"]).sum()),
+        "n_ended_narratives": int(events["event"].isin(["merge", "death"]).sum()),
+    }
+    store_task(db, run_id, new_articles, quarantine, {
+        S.CLAIMS.name: result.claims, S.REPRINTS.name: reprints, S.NARRATIVES.name: result.narratives,
+        S.THEMES.name: result.themes,
+        S.NARRATIVE_TIMESERIES.name: track_task(state.timeseries, result.claims, changed, cfg),
+        S.NARRATIVE_OUTLETS.name: outlets,
+        S.NARRATIVE_SPREAD.name: spread_task(outlets, result.claims),
+        S.NARRATIVE_BURSTS.name: bursts_task(result.claims), S.NARRATIVE_DRIFT.name: drift_task(result.claims, X),
+    }, events, counts)
+    return {"n_duplicates_skipped": ingested.n_duplicates + n_known, "n_changed_claims": int(changed.sum()), **counts}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from narratives.cluster import NarrativeClusterer
+from narratives.incremental import Partition
 from narratives.config import LabelConfig
 from narratives.label import class_tfidf_keywords, label_narratives
 from narratives.schemas import CLAIMS, NARRATIVES, THEMES
@@ -42,31 +42,44 @@ class Assembled:
     themes: pd.DataFrame
 
 
-def assemble(claims: pd.DataFrame, X: np.ndarray, fit: NarrativeClusterer, cfg: LabelConfig) -> Assembled:
-    """Assign narrative/theme ids (1-based, 1 = largest) to claims and build the narratives and themes tables.
+def previous_ids(claims: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray:
+    """Each clustered claim's narrative id in the database before this run (-1: new or unassigned)."""
+    prev = stored.set_index(C.claim_id)[C.narrative_id] if len(stored) else pd.Series(dtype="Int64")
+    ids = claims.loc[unique_mask(claims), C.claim_id].map(prev)
+    return pd.to_numeric(ids, errors="coerce").fillna(-1).astype(np.int64).to_numpy()
 
-    ``fit`` was fitted on the claims without ``original_claim_id`` (in order); copies of an original claim
-    inherit its narrative and membership."""
-    labels, membership = expand_to_copies(claims, np.asarray(fit.labels_), np.asarray(fit.membership_))
-    k = fit.n_narratives_
+
+def assemble(claims: pd.DataFrame, X: np.ndarray, part: Partition, cfg: LabelConfig, run_id: str,
+             previous: pd.DataFrame | None = None) -> Assembled:
+    """Build the ``claims``, ``narratives`` and ``themes`` tables from ``part``, the partition of the claims
+    without ``original_claim_id`` (in order); copies of an original claim inherit its narrative and membership.
+    ``previous`` (the narratives table before the run) gives ``born_run_id``; ``updated_run_id`` is this run for
+    narratives whose claims changed."""
+    ids, membership = expand_to_copies(claims, part.ids, part.membership)
     out = claims.copy()
-    theme_of = np.asarray(fit.themes_)
-    claim_theme = np.where(labels >= 0, theme_of[np.maximum(labels, 0)], -1) if k else np.full(len(labels), -1)
-    out[C.narrative_id] = pd.array(np.where(labels >= 0, labels + 1, None), dtype="Int64")
-    out[C.theme_id] = pd.array(np.where(labels >= 0, claim_theme + 1, None), dtype="Int64")
-    out[C.membership] = np.where(labels >= 0, membership, np.nan)
+    claim_theme = np.array([part.theme_of.get(int(i), -1) if i >= 0 else -1 for i in ids], dtype=np.int64)
+    out[C.narrative_id] = pd.array(np.where(ids >= 0, ids, None), dtype="Int64")
+    out[C.theme_id] = pd.array(np.where(ids >= 0, claim_theme, None), dtype="Int64")
+    out[C.membership] = np.where(ids >= 0, membership, np.nan)
     out = out[CLAIMS.columns]
 
+    nids = part.narrative_ids
+    dense = np.where(ids >= 0, np.searchsorted(nids, np.maximum(ids, 0)), -1) if len(nids) else np.full(len(ids), -1)
     docs = out[C.embed_text].tolist()
-    labelled = label_narratives(docs, X, labels, fit.centroids_, cfg.n_keywords, cfg.n_representatives, cfg.mmr_diversity)
+    labelled = label_narratives(docs, X, dense, part.centroids, cfg.n_keywords, cfg.n_representatives, cfg.mmr_diversity)
     extent = narrative_extent(out)
+    prev = previous.set_index(N.narrative_id) if previous is not None and len(previous) else None
+    before = dict(zip(previous[N.narrative_id].tolist(), previous[N.size].tolist())) if prev is not None else {}
+    changed = {n for n in nids.tolist() if part.mode == "full" or before.get(n) != int(extent.at[n, "size"])}
     rows = []
-    for c in range(k):
+    for c, nid in enumerate(nids.tolist()):
         lab = labelled[c]
-        ext = extent.loc[c + 1]
+        ext = extent.loc[nid]
+        born = prev.at[nid, N.born_run_id] if prev is not None and nid in prev.index else run_id
+        updated = run_id if nid in changed or prev is None or nid not in prev.index else prev.at[nid, N.updated_run_id]
         rows.append({
-            N.narrative_id: c + 1,
-            N.theme_id: int(theme_of[c]) + 1,
+            N.narrative_id: nid,
+            N.theme_id: part.theme_of[nid],
             N.label: lab.label,
             N.keywords: lab.keywords,
             N.size: int(ext["size"]),
@@ -76,17 +89,20 @@ def assemble(claims: pd.DataFrame, X: np.ndarray, fit: NarrativeClusterer, cfg: 
             N.last_seen: ext["last_seen"],
             N.representative_claim_ids: [out[C.claim_id].iat[i] for i in lab.representative_idx],
             N.representative_claims: [out[C.text].iat[i] for i in lab.representative_idx],
+            N.centroid: part.centroids[c].astype(np.float32).tolist(),
+            N.born_run_id: born if isinstance(born, str) else run_id,
+            N.updated_run_id: updated if isinstance(updated, str) else run_id,
         })
     narratives = pd.DataFrame(rows, columns=NARRATIVES.columns)
 
     theme_rows = []
-    if k:
+    if len(nids):
         theme_kw = class_tfidf_keywords(docs, claim_theme, cfg.n_keywords)
-        for t in sorted(set(theme_of.tolist())):
-            members = narratives[narratives[N.theme_id] == t + 1]
+        for t in sorted(set(part.theme_ids.tolist())):
+            members = narratives[narratives[N.theme_id] == t]
             kw = theme_kw.get(t, [])
             theme_rows.append({
-                TH.theme_id: t + 1,
+                TH.theme_id: t,
                 TH.label: ", ".join(kw[:4]) if kw else members[N.label].iat[0],
                 TH.keywords: kw,
                 TH.n_narratives: len(members),
@@ -94,3 +110,4 @@ def assemble(claims: pd.DataFrame, X: np.ndarray, fit: NarrativeClusterer, cfg: 
             })
     themes = pd.DataFrame(theme_rows, columns=THEMES.columns)
     return Assembled(claims=out, narratives=narratives, themes=themes)
+

@@ -82,6 +82,32 @@ class ClusterConfig(_Section):
     theme_distance_threshold: float = Field(0.6, gt=0.0, le=2.0)
 
 
+class UpdateConfig(_Section):
+    """How a run on a database that already holds narratives treats the new claims (see narratives/incremental.py)."""
+
+    assign_distance: float = Field(0.4, gt=0.0, le=2.0)
+    recluster_every: int = Field(0, ge=0)
+    recluster_unassigned_share: float = Field(0.5, gt=0.0, le=1.0)
+    min_overlap: float = Field(0.2, gt=0.0, le=1.0)
+
+
+class ScheduleConfig(_Section):
+    """The Prefect deployment that `narratives serve` serves (and prefect.yaml deploys)."""
+
+    name: str = "daily"
+    inbox: str = "inbox"
+    cron: str | None = "0 6 * * *"
+    interval_seconds: int | None = Field(None, ge=1)
+    timezone: str = "UTC"
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None and len(value.split()) != 5:
+            raise ValueError("cron must have 5 fields (minute hour day month weekday), e.g. '0 6 * * *'")
+        return value
+
+
 class LabelConfig(_Section):
     n_keywords: int = Field(8, ge=1)
     n_representatives: int = Field(3, ge=1, le=10)
@@ -104,7 +130,9 @@ class Config(_Section):
     syndication: SyndicationConfig = Field(default_factory=SyndicationConfig)
     embed: EmbedConfig = Field(default_factory=EmbedConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    update: UpdateConfig = Field(default_factory=UpdateConfig)
     label: LabelConfig = Field(default_factory=LabelConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     track: TrackConfig = Field(default_factory=TrackConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 

@@ -115,10 +115,14 @@ def make_embedder(cfg: EmbedConfig) -> Embedder:
     return SentenceTransformerEmbedder(cfg.model, device=cfg.device, normalize=cfg.normalize)
 
 
-def count_uncached(texts: Sequence[str], model: str, cache: EmbeddingCache | None) -> int:
-    """Distinct texts that the cache does not hold yet for ``model`` (what a run will have to embed)."""
-    hashes = list(dict.fromkeys(text_hash(t) for t in texts))
-    return len(hashes) - (len(cache.get(model, hashes)) if cache is not None else 0)
+def uncached_texts(texts: Sequence[str], model: str, cache: EmbeddingCache | None) -> list[str]:
+    """The distinct texts (first-seen order) that ``cache`` does not hold yet for ``model``: what a run embeds."""
+    first = dict.fromkeys(texts)
+    if cache is None:
+        return list(first)
+    by_hash = {text_hash(t): t for t in first}
+    have = cache.get(model, list(by_hash))
+    return [t for h, t in by_hash.items() if h not in have]
 
 
 def fill_cache(texts: Sequence[str], vectors: np.ndarray, model: str, cache: EmbeddingCache) -> None:

@@ -14,7 +14,8 @@ import pyarrow as pa
 
 from narratives.errors import SchemaError
 
-SCHEMA_VERSION = 3  # 2: reprints, claims.original_claim_id, runs.n_reprints; 3: outlets/spread/bursts/drift
+SCHEMA_VERSION = 4  # 2: reprints, claims.original_claim_id, runs.n_reprints; 3: outlets/spread/bursts/drift;
+# 4: incremental runs (narratives.centroid/born_run_id/updated_run_id, narrative_lineage, runs.mode ...)
 
 TS = pa.timestamp("us")  # naive UTC
 
@@ -137,6 +138,10 @@ NARRATIVES = _table(
         ("last_seen", TS, True, "Latest dated claim."),
         ("representative_claim_ids", STR_LIST, False, "Claims chosen by centrality with diversity (MMR), best first."),
         ("representative_claims", STR_LIST, False, "Texts of those claims."),
+        ("centroid", pa.list_(pa.float32()), True,
+         "Unit-length mean embedding of its claims: the state incremental runs assign new claims against."),
+        ("born_run_id", STR, True, "Run that created the narrative (its id never changes afterwards)."),
+        ("updated_run_id", STR, True, "Last run that added claims to it or re-fitted it."),
     ],
 )
 
@@ -149,6 +154,22 @@ THEMES = _table(
         ("keywords", STR_LIST, False, "Class-based TF-IDF terms of the theme's claims."),
         ("n_narratives", I64, False, "Narratives in the theme."),
         ("size", I64, False, "Claims in the theme."),
+    ],
+)
+
+NARRATIVE_LINEAGE = _table(
+    "narrative_lineage", ("run_id", "event", "narrative_id"), "one row per birth, split, merge or death",
+    "How narratives come and go across runs. Ids are never reused; a full re-fit keeps the id of each narrative "
+    "it matches (Hungarian matching on shared claims) and records what it could not match.",
+    [
+        ("run_id", STR, False, "Run in which it happened."),
+        ("event", STR, False, "'birth' (new narrative), 'split' (new narrative carved out of related_narrative_id), "
+                              "'merge' (narrative_id ended, its claims joined related_narrative_id) or 'death' "
+                              "(narrative_id ended, its claims left unassigned or scattered)."),
+        ("narrative_id", I64, False, "The narrative born, split off, merged away or ended."),
+        ("related_narrative_id", I64, True, "The parent of a split, the survivor of a merge; NULL otherwise."),
+        ("overlap", F64, True, "Claims shared with related_narrative_id / claims of narrative_id (split, merge); "
+                               "NULL otherwise."),
     ],
 )
 
@@ -239,7 +260,7 @@ RUNS = _table(
         ("run_id", STR, False, "Run id (UTC time + random suffix)."),
         ("started_at", TS, False, "Start (UTC)."),
         ("finished_at", TS, True, "End (UTC); NULL while running or when killed."),
-        ("status", STR, False, "'running', 'succeeded' or 'failed'."),
+        ("status", STR, False, "'running', 'succeeded', 'failed' or 'interrupted' (killed; found by the next run)."),
         ("config_hash", STR, False, "Hash of the full configuration."),
         ("schema_version", I32, False, "Schema version of the tables written."),
         ("input", STR, True, "Input path of the run."),
@@ -255,6 +276,12 @@ RUNS = _table(
         ("n_embedded", I64, True, "Texts embedded by this run (not found in the embedding cache)."),
         ("error", STR, True, "Error message of a failed run."),
         ("n_reprints", I64, True, "Articles linked to an earlier original (syndication) after the run."),
+        ("mode", STR, True, "'full' (all claims clustered, ids matched to the previous ones), 'incremental' (new "
+                            "claims assigned to existing narratives, the rest clustered) or 'unchanged' (no new claims)."),
+        ("n_new_claims", I64, True, "Claims added by this run."),
+        ("n_assigned_existing", I64, True, "Claims this run assigned to narratives that already existed."),
+        ("n_new_narratives", I64, True, "Narratives born (or split off) in this run."),
+        ("n_ended_narratives", I64, True, "Narratives that ended (merged or died) in this run."),
     ],
 )
 
@@ -282,7 +309,7 @@ EMBEDDING_CACHE = _table(
 
 ALL_TABLES: dict[str, TableDef] = {
     t.name: t
-    for t in (ARTICLES, CLAIMS, REPRINTS, NARRATIVES, THEMES, NARRATIVE_TIMESERIES, NARRATIVE_OUTLETS,
+    for t in (ARTICLES, CLAIMS, REPRINTS, NARRATIVES, THEMES, NARRATIVE_LINEAGE, NARRATIVE_TIMESERIES, NARRATIVE_OUTLETS,
               NARRATIVE_SPREAD, NARRATIVE_BURSTS, NARRATIVE_DRIFT, RUNS, QUARANTINE, EMBEDDING_CACHE)
 }
 EXPORTED_TABLES = [n for n in ALL_TABLES if n != EMBEDDING_CACHE.name]

@@ -6,9 +6,12 @@ name and renamed into place. Existing databases gain newly declared columns with
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
+import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -21,6 +24,7 @@ import pyarrow as pa
 from narratives.errors import NarrativesError
 from narratives.schemas import (
     ALL_TABLES, ARTICLES, CLAIMS, DUCKDB_TYPES, EMBEDDING_CACHE, EXPORTED_TABLES, NARRATIVE_BURSTS, NARRATIVE_DRIFT,
+    NARRATIVE_LINEAGE,
     NARRATIVE_OUTLETS, NARRATIVE_SPREAD, NARRATIVE_TIMESERIES, NARRATIVES, QUARANTINE, REPRINTS, RUNS, SCHEMA_VERSION,
     THEMES, TableDef, check_arrow, to_arrow,
 )
@@ -116,25 +120,87 @@ def start_run(db_path: str | Path, run_id: str, config_hash: str, input_path: st
         _insert(con, RUNS, tbl)
 
 
-def finish_run(db_path: str | Path, run_id: str, status: str, counts: dict | None = None, error: str | None = None) -> None:
+def _finish_sql(run_id: str, status: str, counts: dict | None = None, error: str | None = None) -> tuple[str, list]:
     values = {"status": status, "finished_at": utcnow(), "error": error}
     for k, v in (counts or {}).items():
         if k not in RUNS.columns:
             raise NarrativesError(f"runs has no column {k!r}")
-        values[k] = None if v is None else int(v)
+        values[k] = None if v is None else (v if isinstance(v, str) else int(v))
     sets = ", ".join(f'"{k}" = ?' for k in values)
+    return f'UPDATE "{RUNS.name}" SET {sets} WHERE run_id = ?', [*values.values(), run_id]
+
+
+def finish_run(db_path: str | Path, run_id: str, status: str, counts: dict | None = None, error: str | None = None) -> None:
     with connect(db_path) as con:
-        con.execute(f'UPDATE "{RUNS.name}" SET {sets} WHERE run_id = ?', [*values.values(), run_id])
+        con.execute(*_finish_sql(run_id, status, counts, error))
 
 
 # ---- state for a run ------------------------------------------------------------------------------------
 
-def load_state(db_path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Articles and claims already in the database (empty frames for a new database)."""
+@dataclass
+class State:
+    """What the database holds before a run: the state incremental runs build on."""
+
+    articles: pd.DataFrame
+    claims: pd.DataFrame
+    narratives: pd.DataFrame
+    timeseries: pd.DataFrame
+    next_narrative_id: int
+    runs_since_full: int
+
+
+def load_state(db_path: str | Path) -> State:
+    """The stored articles, claims, narratives (with centroids) and time series, the next unused narrative id
+    (ids are never reused, ended ones included) and the number of succeeded runs since the last full re-fit."""
+    tables = (ARTICLES, CLAIMS, NARRATIVES, NARRATIVE_TIMESERIES)
     if not Path(db_path).exists():
-        return ARTICLES.schema.empty_table().to_pandas(), CLAIMS.schema.empty_table().to_pandas()
+        return State(*(t.schema.empty_table().to_pandas() for t in tables), next_narrative_id=1, runs_since_full=0)
     with connect(db_path) as con:
-        return read_table(con, ARTICLES), read_table(con, CLAIMS)
+        frames = [read_table(con, t) for t in tables]
+        top = con.execute(
+            f'SELECT greatest(coalesce((SELECT max(narrative_id) FROM "{NARRATIVES.name}"), 0), '
+            f'coalesce((SELECT max(narrative_id) FROM "{NARRATIVE_LINEAGE.name}"), 0), '
+            f'coalesce((SELECT max(related_narrative_id) FROM "{NARRATIVE_LINEAGE.name}"), 0))').fetchone()[0]
+        modes = [r[0] for r in con.execute(
+            f'SELECT mode FROM "{RUNS.name}" WHERE status = \'succeeded\' AND mode IN (\'full\', \'incremental\') '
+            "ORDER BY started_at DESC").fetchall()]
+    since = next((i for i, m in enumerate(modes) if m == "full"), len(modes))
+    return State(*frames, next_narrative_id=int(top) + 1, runs_since_full=since)
+
+
+# ---- one run at a time ----------------------------------------------------------------------------------
+
+@contextmanager
+def run_lock(db_path: str | Path, wait_seconds: float = 0.0) -> Iterator[None]:
+    """Hold ``<db>.lock`` (an OS file lock, released even when the process is killed) for a whole run.
+
+    A second run waits up to ``wait_seconds`` for it, then refuses with a clear message. Runs left 'running'
+    in ``runs`` by a killed process are marked 'interrupted' once the lock is held."""
+    path = Path(str(db_path) + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + max(wait_seconds, 0.0)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+                    raise NarrativesError(
+                        f"database {str(db_path)!r} is in use by another narratives run ({holder}); wait for it to "
+                        "finish, or pass --wait SECONDS to queue behind it") from None
+                time.sleep(0.5)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} since {utcnow():%Y-%m-%d %H:%M:%S} UTC".encode(), 0)
+        if Path(db_path).exists():
+            with connect(db_path) as con:
+                con.execute(f'UPDATE "{RUNS.name}" SET status = \'interrupted\', '
+                            "error = 'the process ended before the run finished (killed?)' WHERE status = 'running'")
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 class DuckDBEmbeddingCache:
@@ -178,10 +244,13 @@ class DuckDBEmbeddingCache:
 # ---- results --------------------------------------------------------------------------------------------
 
 def commit_results(db_path: str | Path, run_id: str, new_articles: pd.DataFrame, quarantine: list[dict],
-                   replaced: dict[str, pd.DataFrame]) -> None:
-    """Write a run's results in one transaction: new articles and quarantine rows are appended; every table in
-    ``REPLACED`` (derived from all claims) is replaced by ``replaced[name]`` (missing = empty). Every table is
-    validated against its schema first, so an off-schema table fails the run before anything is written."""
+                   replaced: dict[str, pd.DataFrame], lineage: pd.DataFrame | None = None,
+                   counts: dict | None = None) -> None:
+    """Write a run's results in one transaction: new articles, quarantine rows and lineage events are appended;
+    every table in ``REPLACED`` (derived from all claims) is replaced by ``replaced[name]`` (missing = empty); the
+    run's ``runs`` row is marked succeeded with ``counts``. Every table is validated against its schema first,
+    so an off-schema table fails the run before anything is written; a run killed at any point leaves the
+    database as it was before the run or as it is after it, never in between."""
     unknown = sorted(set(replaced) - {t.name for t in REPLACED})
     if unknown:
         raise NarrativesError(f"commit_results: {unknown} are not tables a run replaces")
@@ -190,6 +259,9 @@ def commit_results(db_path: str | Path, run_id: str, new_articles: pd.DataFrame,
         ARTICLES.name: to_arrow(ARTICLES, new_articles),
         QUARANTINE.name: to_arrow(QUARANTINE, q[QUARANTINE.columns]),
     }
+    lin = lineage if lineage is not None else pd.DataFrame(columns=[c for c in NARRATIVE_LINEAGE.columns if c != "run_id"])
+    arrow[NARRATIVE_LINEAGE.name] = to_arrow(NARRATIVE_LINEAGE, lin.assign(run_id=run_id)[NARRATIVE_LINEAGE.columns])
+    finish = _finish_sql(run_id, "succeeded", counts)
     for table in REPLACED:
         df = replaced.get(table.name)
         arrow[table.name] = to_arrow(table, df) if df is not None else table.schema.empty_table()
@@ -200,6 +272,7 @@ def commit_results(db_path: str | Path, run_id: str, new_articles: pd.DataFrame,
                 con.execute(f'DELETE FROM "{table.name}"')
             for name, tbl in arrow.items():
                 _insert(con, ALL_TABLES[name], tbl)
+            con.execute(*finish)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")

@@ -77,3 +77,37 @@ def narrative_extent(claims: pd.DataFrame) -> pd.DataFrame:
         "first_seen": g[C.published_at].min(),
         "last_seen": g[C.published_at].max(),
     })
+
+
+def changed_claims(claims: pd.DataFrame, stored: pd.DataFrame) -> pd.Series:
+    """Mask of ``claims`` that are new or whose narrative changed since ``stored`` (the claims table before)."""
+    if stored is None or stored.empty:
+        return pd.Series(True, index=claims.index)
+    before = stored.set_index(C.claim_id)[C.narrative_id]
+    was = claims[C.claim_id].map(before)
+    known = claims[C.claim_id].isin(before.index)
+    now = claims[C.narrative_id].astype("Int64").fillna(-1).to_numpy()
+    then = pd.to_numeric(was, errors="coerce").fillna(-1).astype("int64").to_numpy()
+    return pd.Series(~known.to_numpy() | (now != then), index=claims.index)
+
+
+def update_timeseries(previous: pd.DataFrame | None, claims: pd.DataFrame, changed: pd.Series,
+                      grains: list[str]) -> pd.DataFrame:
+    """``narrative_timeseries`` recomputed only for the periods that hold a changed claim; the stored rows of
+    every other period are kept. Equal to ``narrative_timeseries(claims, grains)`` (a period's rows depend only on
+    its own claims) at a fraction of the cost when a batch touches a few days."""
+    if previous is None or previous.empty or bool(changed.all()):
+        return narrative_timeseries(claims, grains)
+    dated = claims[claims[C.published_at].notna()]
+    touched = dated[changed.loc[dated.index]]
+    frames = []
+    for grain in grains:
+        periods = set(period_start(touched[C.published_at], grain))
+        in_touched = period_start(dated[C.published_at], grain).isin(periods)
+        fresh = narrative_timeseries(dated[in_touched], [grain])
+        old = previous[(previous[T.grain] == grain) & ~previous[T.period_start].isin(periods)]
+        frames += [old, fresh]
+    out = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else \
+        NARRATIVE_TIMESERIES.schema.empty_table().to_pandas()
+    out = out.sort_values([T.grain, T.narrative_id, T.period_start, T.outlet], na_position="first", kind="stable")
+    return out[NARRATIVE_TIMESERIES.columns].reset_index(drop=True)

@@ -61,14 +61,14 @@ def test_real_minilm_offline():
     assert X[0] @ X[1] > 0.5 > X[0] @ X[2]
 
 
-def test_count_uncached():
-    from narratives.embed import count_uncached
+def test_uncached_texts():
+    from narratives.embed import uncached_texts
 
     cache = DictCache()
-    assert count_uncached(["a", "b", "a"], "m", cache) == 2
+    assert uncached_texts(["a", "b", "a"], "m", cache) == ["a", "b"]
     embed_texts(["a"], CountingEmbedder(), cache)
-    assert count_uncached(["a", "b", "a"], "hashing-64", cache) == 1
-    assert count_uncached(["a"], "other", cache) == 1
+    assert len(uncached_texts(["a", "b", "a"], "hashing-64", cache)) == 1
+    assert uncached_texts(["a"], "other", cache) == ["a"]
 
 
 def test_fill_cache_adds_only_missing():

@@ -89,7 +89,7 @@ def test_export_parquet_matches_schema(tmp_path):
     paths = store.export_parquet(db, tmp_path / "tables")
     names = {p.stem for p in paths}
     assert {"articles", "claims", "reprints", "narratives", "themes", "narrative_timeseries", "narrative_outlets",
-            "narrative_spread", "narrative_bursts", "narrative_drift", "runs", "quarantine"} == names
+            "narrative_spread", "narrative_bursts", "narrative_drift", "narrative_lineage", "runs", "quarantine"} == names
     runs = pq.read_table(tmp_path / "tables" / "runs.parquet")
     assert runs.schema.names == RUNS.columns and runs.num_rows == 1
     assert not list((tmp_path / "tables").glob(".*tmp"))

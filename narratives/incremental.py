@@ -1,0 +1,252 @@
+"""Narrative ids that last: incremental assignment of new claims, and id matching after a full re-fit.
+
+A narrative's id is given once and never reused. Each run is one of:
+
+* ``full`` - every claim is clustered from scratch (first run, ``--recluster``, every ``update.recluster_every``
+  runs, or when the unassigned share passes ``update.recluster_unassigned_share``). The new clusters are matched
+  to the previous narratives by the Hungarian method on the Jaccard overlap of their claims; a pair that shares
+  at least ``update.min_overlap`` keeps the old id. Unmatched clusters are born with new ids ('split' when most of
+  their claims came from one earlier narrative, else 'birth'); unmatched old narratives end ('merge' into the
+  narrative that took most of their claims, else 'death'). Events go to ``narrative_lineage``.
+* ``incremental`` - existing assignments stay. Each claim without a narrative (the new ones and those left
+  unassigned before) joins the nearest narrative centroid when its cosine distance is at most
+  ``update.assign_distance`` (the novelty threshold; 0.40 calibrated by ``bench/incremental.py`` against a full
+  run). The claims still unassigned are clustered among themselves with the configured clusterer; the clusters
+  they form are new narratives ('birth').
+* ``unchanged`` - the run brought no new claims: nothing is re-assigned.
+
+Themes follow the same rule: narrative centroids are grouped again each run and each group keeps the theme id
+that most of its claims had (Hungarian matching), new groups get new ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+
+from narratives.cluster import AgglomerativeClusterer, NarrativeClusterer, group_themes, link_leftovers
+from narratives.config import ClusterConfig, UpdateConfig
+from narratives.schemas import NARRATIVE_LINEAGE
+
+L = NARRATIVE_LINEAGE.c
+MODES = ("full", "incremental", "unchanged")
+
+
+@dataclass
+class Partition:
+    """Narrative assignment of the clustered (unique) claims with persistent ids."""
+
+    ids: np.ndarray  # narrative id per claim, -1 = unassigned
+    membership: np.ndarray  # cosine similarity to its narrative centroid; NaN when unassigned
+    narrative_ids: np.ndarray  # ids present, ascending
+    centroids: np.ndarray  # unit-length rows aligned with narrative_ids
+    theme_ids: np.ndarray  # theme id per narrative, aligned with narrative_ids
+    mode: str
+    lineage: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[c for c in NARRATIVE_LINEAGE.columns if c != "run_id"]))
+    n_assigned_existing: int = 0
+
+    @property
+    def theme_of(self) -> dict[int, int]:
+        return dict(zip(self.narrative_ids.tolist(), self.theme_ids.tolist()))
+
+    def claim_themes(self) -> np.ndarray:
+        lookup = self.theme_of
+        return np.array([lookup.get(int(i), -1) if i >= 0 else -1 for i in self.ids], dtype=np.int64)
+
+
+def choose_mode(n_new_claims: int, n_previous_narratives: int, prev_unassigned_share: float,
+                runs_since_full: int, cfg: UpdateConfig, force_full: bool = False) -> str:
+    """Which kind of run to do (see the module doc)."""
+    if force_full or n_previous_narratives == 0:
+        return "full" if (force_full or n_new_claims) else "unchanged"
+    if n_new_claims == 0:
+        return "unchanged"
+    if cfg.recluster_every and runs_since_full + 1 >= cfg.recluster_every:
+        return "full"
+    if prev_unassigned_share > cfg.recluster_unassigned_share:
+        return "full"
+    return "incremental"
+
+
+def centroids_of(X: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ids present ascending, unit-length mean embedding of each)."""
+    nids = np.unique(ids[ids >= 0])
+    C = np.zeros((len(nids), X.shape[1]), dtype=np.float64)
+    if len(nids):
+        pos = np.searchsorted(nids, ids[ids >= 0])
+        np.add.at(C, pos, X[ids >= 0].astype(np.float64))
+        norms = np.linalg.norm(C, axis=1, keepdims=True)
+        C /= np.where(norms == 0, 1.0, norms)
+    return nids, C
+
+
+def _membership(X: np.ndarray, ids: np.ndarray, nids: np.ndarray, C: np.ndarray) -> np.ndarray:
+    out = np.full(len(ids), np.nan)
+    ok = ids >= 0
+    if ok.any():
+        out[ok] = (X[ok].astype(np.float64) * C[np.searchsorted(nids, ids[ok])]).sum(axis=1)
+    return out
+
+
+def _by_size(labels: np.ndarray) -> list[int]:
+    """Cluster labels (>= 0) from largest to smallest, ties by first member."""
+    ids = [int(c) for c in np.unique(labels) if c >= 0]
+    return sorted(ids, key=lambda c: (-(labels == c).sum(), int(np.argmax(labels == c))))
+
+
+def _match(overlap: np.ndarray, min_overlap: float) -> list[tuple[int, int]]:
+    """Hungarian matching of rows to columns maximising ``overlap``; pairs below ``min_overlap`` are dropped."""
+    if overlap.size == 0:
+        return []
+    rows, cols = linear_sum_assignment(-overlap)
+    return [(int(r), int(c)) for r, c in zip(rows, cols) if overlap[r, c] >= min_overlap]
+
+
+def _lineage(rows: list[tuple]) -> pd.DataFrame:
+    cols = [c for c in NARRATIVE_LINEAGE.columns if c != L.run_id]
+    df = pd.DataFrame(rows, columns=cols)
+    df[L.narrative_id] = df[L.narrative_id].astype("int64")
+    df[L.related_narrative_id] = df[L.related_narrative_id].astype("Int64")
+    df[L.overlap] = df[L.overlap].astype("float64")
+    return df
+
+
+def match_ids(new_labels: np.ndarray, prev_ids: np.ndarray, next_id: int, min_overlap: float) -> tuple[np.ndarray, pd.DataFrame]:
+    """Persistent ids for a fresh clustering ``new_labels`` (dense, -1 = none) given each claim's previous id
+    (-1 = none), and the lineage events. New ids start at ``next_id``, largest new cluster first."""
+    new_order = _by_size(new_labels)
+    old = [int(i) for i in np.unique(prev_ids[prev_ids >= 0])]
+    ov = np.zeros((len(new_order), len(old)))
+    inter = np.zeros_like(ov)
+    new_sizes = np.array([(new_labels == c).sum() for c in new_order], dtype=float)
+    old_sizes = np.array([(prev_ids == o).sum() for o in old], dtype=float)
+    if len(new_order) and len(old):
+        both = (new_labels >= 0) & (prev_ids >= 0)
+        ni = {c: i for i, c in enumerate(new_order)}
+        oi = {o: j for j, o in enumerate(old)}
+        for a, b in zip(new_labels[both], prev_ids[both]):
+            inter[ni[int(a)], oi[int(b)]] += 1
+        ov = inter / (new_sizes[:, None] + old_sizes[None, :] - inter)
+    pairs = dict(_match(ov, min_overlap))
+    out = np.full(len(new_labels), -1, dtype=np.int64)
+    events: list[tuple] = []
+    kept_old = set()
+    new_id_of: dict[int, int] = {}
+    for i, c in enumerate(new_order):
+        if i in pairs:
+            new_id_of[i] = old[pairs[i]]
+            kept_old.add(pairs[i])
+        else:
+            new_id_of[i] = next_id
+            next_id += 1
+    for i, c in enumerate(new_order):
+        out[new_labels == c] = new_id_of[i]
+        if i in pairs:
+            continue
+        j = int(inter[i].argmax()) if len(old) else -1
+        share = inter[i, j] / new_sizes[i] if j >= 0 else 0.0
+        if j >= 0 and share >= 0.5:
+            events.append(("split", new_id_of[i], old[j], float(share)))
+        else:
+            events.append(("birth", new_id_of[i], None, None))
+    for j, o in enumerate(old):
+        if j in kept_old:
+            continue
+        i = int(inter[:, j].argmax()) if len(new_order) else -1
+        share = inter[i, j] / old_sizes[j] if i >= 0 else 0.0
+        if i >= 0 and share >= 0.5 and i in pairs:
+            events.append(("merge", o, new_id_of[i], float(share)))
+        else:
+            events.append(("death", o, None, None))
+    return out, _lineage(events)
+
+
+def assign_incremental(X: np.ndarray, prev_ids: np.ndarray, cluster_cfg: ClusterConfig, update_cfg: UpdateConfig,
+                       next_id: int) -> tuple[np.ndarray, pd.DataFrame, int]:
+    """Keep existing assignments; unassigned claims join the nearest narrative centroid within
+    ``assign_distance``; the rest are clustered among themselves into new narratives.
+    Returns (ids, lineage events, number of claims assigned to existing narratives)."""
+    X = np.asarray(X, dtype=np.float32)
+    ids = np.asarray(prev_ids, dtype=np.int64).copy()
+    nids, C = centroids_of(X, ids)
+    free = np.flatnonzero(ids < 0)
+    n_existing = 0
+    if len(nids) and len(free):
+        S = X[free].astype(np.float64) @ C.T
+        best = S.argmax(axis=1)
+        ok = S[np.arange(len(free)), best] >= 1.0 - update_cfg.assign_distance
+        ids[free[ok]] = nids[best[ok]]
+        n_existing = int(ok.sum())
+    rest = np.flatnonzero(ids < 0)
+    events: list[tuple] = []
+    if len(rest) >= 2:
+        Xr = X[rest]
+        mcs = cluster_cfg.min_cluster_size or 2
+        if cluster_cfg.method == "agglomerative":
+            labels = AgglomerativeClusterer(cluster_cfg.distance_threshold, cluster_cfg.linkage, mcs,
+                                            cluster_cfg.max_exact, cluster_cfg.seed).fit_predict(Xr)
+            if cluster_cfg.pair_distance:
+                labels = link_leftovers(Xr, labels, cluster_cfg.pair_distance, cluster_cfg.max_exact)
+        else:
+            labels = NarrativeClusterer(cluster_cfg).fit(Xr).labels_
+        for c in _by_size(labels):
+            ids[rest[labels == c]] = next_id
+            events.append(("birth", next_id, None, None))
+            next_id += 1
+    return ids, _lineage(events), n_existing
+
+
+def match_themes(theme_labels: np.ndarray, narrative_ids: np.ndarray, sizes: np.ndarray,
+                 prev_theme_of: dict[int, int]) -> np.ndarray:
+    """Persistent theme ids for a fresh grouping of narratives (dense ``theme_labels``): each group keeps the
+    previous theme id that most of its claims had (Hungarian on claim counts); new groups get new ids."""
+    if not prev_theme_of:
+        return theme_labels.astype(np.int64) + 1
+    groups = _by_size(np.repeat(theme_labels, np.maximum(sizes, 1).astype(int)))
+    old = sorted(set(prev_theme_of.values()))
+    w = np.zeros((len(groups), len(old)))
+    gi = {g: i for i, g in enumerate(groups)}
+    oi = {o: j for j, o in enumerate(old)}
+    for nid, g, s in zip(narrative_ids.tolist(), theme_labels.tolist(), sizes.tolist()):
+        if nid in prev_theme_of:
+            w[gi[g], oi[prev_theme_of[nid]]] += s
+    pairs = dict(_match(w, 1e-9))
+    next_id = max(old) + 1
+    tid = {}
+    for i, g in enumerate(groups):
+        if i in pairs:
+            tid[g] = old[pairs[i]]
+        else:
+            tid[g] = next_id
+            next_id += 1
+    return np.array([tid[g] for g in theme_labels.tolist()], dtype=np.int64)
+
+
+def update(X: np.ndarray, prev_ids: np.ndarray, mode: str, cluster_cfg: ClusterConfig, update_cfg: UpdateConfig,
+           next_id: int, prev_theme_of: dict[int, int] | None = None, on_progress=None) -> Partition:
+    """The partition of the clustered claims after this run (see the module doc for ``mode``)."""
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r} must be one of {MODES}")
+    X = np.asarray(X, dtype=np.float32)
+    prev_ids = np.asarray(prev_ids, dtype=np.int64)
+    n_existing = 0
+    if mode == "full":
+        fit = NarrativeClusterer(cluster_cfg).fit(X, on_progress=on_progress)
+        if (prev_ids >= 0).any():
+            ids, lineage = match_ids(fit.labels_, prev_ids, next_id, update_cfg.min_overlap)
+        else:  # first run: ids 1.. by size, as the clusterer orders them
+            ids = np.where(fit.labels_ >= 0, fit.labels_ + next_id, -1).astype(np.int64)
+            lineage = _lineage([("birth", int(i), None, None) for i in np.unique(ids[ids >= 0])])
+    elif mode == "incremental":
+        ids, lineage, n_existing = assign_incremental(X, prev_ids, cluster_cfg, update_cfg, next_id)
+    else:
+        ids, lineage = prev_ids.copy(), _lineage([])
+    nids, C = centroids_of(X, ids)
+    sizes = np.array([(ids == i).sum() for i in nids], dtype=np.int64)
+    raw_themes = group_themes(C, sizes, cluster_cfg.theme_distance_threshold)
+    themes = match_themes(raw_themes, nids, sizes, prev_theme_of or {}) if len(nids) else np.zeros(0, np.int64)
+    return Partition(ids=ids, membership=_membership(X, ids, nids, C), narrative_ids=nids, centroids=C,
+                     theme_ids=themes, mode=mode, lineage=lineage, n_assigned_existing=n_existing)
