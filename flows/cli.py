@@ -1,4 +1,4 @@
-"""The `narratives` command line: run, claims, demo, report."""
+"""The `narratives` command line: run, claims, demo, report, serve."""
 
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def _print_summary(summary: dict, started: float) -> None:
         f"  articles   {summary['n_articles']:>7,}  (+{summary['n_new_articles']:,} new, "
         f"{summary['n_duplicates_skipped']:,} duplicates or already stored skipped)\n"
         f"  claims     {summary['n_claims']:>7,}  ({summary['n_unassigned']:,} unassigned, {summary['n_undated']:,} undated)\n"
-        f"  narratives {summary['n_narratives']:>7,}  in {summary['n_themes']:,} themes\n"
+        f"  narratives {summary['n_narratives']:>7,}  in {summary['n_themes']:,} themes "
+        f"({summary['mode']} run: {summary['n_new_narratives']:,} new, {summary['n_ended_narratives']:,} ended)\n"
         f"  quarantined{summary['n_quarantined']:>7,}\n"
         f"  database   {summary['db']}\n"
         f"  tables     {summary['tables_dir']}/\n"
@@ -65,7 +66,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.time()
     summary = narratives_flow(
         input_path=str(args.input), config_path=args.config, db=args.db, report=args.report,
-        tables_dir=args.tables_dir, unit=args.unit,
+        tables_dir=args.tables_dir, unit=args.unit, recluster=getattr(args, "recluster", False),
+        wait_seconds=getattr(args, "wait", 0.0),
     )
     _print_summary(summary, started)
     return 0
@@ -115,6 +117,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from narratives.config import load_config
+
+    cfg = load_config(args.config)
+    if args.interval:
+        cfg = cfg.with_overrides(schedule={"interval_seconds": args.interval})
+    if args.inbox:
+        cfg = cfg.with_overrides(schedule={"inbox": args.inbox})
+    from flows.deploy import serve
+
+    serve(cfg, args.config, args.db)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="narratives", description="Turn scraped news into tracked narratives.")
     p.add_argument("--debug", action="store_true", help="show full tracebacks")
@@ -129,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run the Prefect flow once over INPUT")
     r.add_argument("input", type=Path, help=".jsonl/.csv/.parquet of article records, or a folder of raw .txt pages")
     r.add_argument("--unit", choices=["article", "claim"], help="'claim': each record's text is one claim")
+    r.add_argument("--recluster", action="store_true", help="re-fit all claims (ids are kept by matching)")
+    r.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for a run that holds the database (default: refuse at once)")
     outputs(r)
     r.set_defaults(func=cmd_run)
 
@@ -151,6 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--out")
     rp.add_argument("--config")
     rp.set_defaults(func=cmd_report)
+
+    sv = sub.add_parser("serve", help="serve the scheduled deployment (needs a Prefect server, see README)")
+    sv.add_argument("--config")
+    sv.add_argument("--db")
+    sv.add_argument("--inbox", help="folder of new batches (default: schedule.inbox)")
+    sv.add_argument("--interval", type=int, metavar="SECONDS", help="run every SECONDS instead of the cron")
+    sv.set_defaults(func=cmd_serve)
     return p
 
 

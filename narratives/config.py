@@ -85,7 +85,6 @@ class ClusterConfig(_Section):
 class UpdateConfig(_Section):
     """How a run on a database that already holds narratives treats the new claims (see narratives/incremental.py)."""
 
-    assign_distance: float = Field(0.4, gt=0.0, le=2.0)
     recluster_every: int = Field(0, ge=0)
     recluster_unassigned_share: float = Field(0.5, gt=0.0, le=1.0)
     min_overlap: float = Field(0.2, gt=0.0, le=1.0)

@@ -344,38 +344,54 @@ def _accept(rec: dict, cfg: IngestConfig, ref: str, source: str, is_raw: bool) -
     }, None
 
 
+RECORD_SUFFIXES = (".jsonl", ".ndjson", ".csv", ".tsv", ".parquet")
+
+
 def check_input(path: str | Path) -> Path:
-    """Raise :class:`InputError` unless ``path`` is a readable input (checked before a run starts)."""
+    """Raise :class:`InputError` unless ``path`` is a readable input (checked before a run starts): a record file,
+    or a folder of raw .txt pages and/or record files (an inbox of daily batches)."""
     p = Path(path)
     if not p.exists():
         raise InputError(f"input {str(p)!r} does not exist (give a .jsonl/.csv/.parquet file or a folder of .txt pages)")
     if p.is_dir():
-        if not any(q.suffix == ".txt" for q in p.iterdir()):
-            raise InputError(f"folder {str(p)!r} holds no .txt pages")
-    elif p.suffix not in (".jsonl", ".ndjson", ".csv", ".tsv", ".parquet"):
+        if not any(q.suffix == ".txt" or q.suffix in RECORD_SUFFIXES for q in p.iterdir()):
+            raise InputError(f"folder {str(p)!r} holds no .txt pages and no {'/'.join(RECORD_SUFFIXES)} record files")
+    elif p.suffix not in RECORD_SUFFIXES:
         raise InputError(f"input {str(p)!r}: unsupported format {p.suffix!r}; use one of {', '.join(SUFFIXES)} or a folder")
     return p
+
+
+def _file_rows(p: Path, cfg: IngestConfig):
+    """(ref, record, error, source, is_raw_page) for every record of one record file."""
+    if p.suffix in (".jsonl", ".ndjson"):
+        rows = _iter_jsonl(p, cfg.encoding)
+    elif p.suffix in (".csv", ".tsv"):
+        rows = _iter_csv(p, cfg.encoding, cfg.csv_delimiter or ("\t" if p.suffix == ".tsv" else None))
+    else:
+        rows = _iter_parquet(p)
+    for ref, rec, err in rows:
+        yield ref, rec, err, p.name, False
+
+
+def _all_rows(p: Path, cfg: IngestConfig):
+    if not p.is_dir():
+        yield from _file_rows(p, cfg)
+        return
+    if any(q.suffix == ".txt" for q in p.iterdir()):
+        for ref, rec, err in _iter_pages(p, cfg.encoding):
+            yield ref, rec, err, ref, True  # a raw page's source is its file name
+    for f in sorted(q for q in p.iterdir() if q.is_file() and q.suffix in RECORD_SUFFIXES):
+        yield from _file_rows(f, cfg)
 
 
 def ingest(path: str | Path, cfg: IngestConfig) -> IngestResult:
     """Read every record under ``path``; accepted records in ``records``, the rest in ``quarantine``."""
     p = check_input(path)
-    if p.is_dir():
-        rows, src, is_raw = _iter_pages(p, cfg.encoding), None, True
-    elif p.suffix in (".jsonl", ".ndjson"):
-        rows, src, is_raw = _iter_jsonl(p, cfg.encoding), p.name, False
-    elif p.suffix in (".csv", ".tsv"):
-        delim = cfg.csv_delimiter or ("\t" if p.suffix == ".tsv" else None)
-        rows, src, is_raw = _iter_csv(p, cfg.encoding, delim), p.name, False
-    else:
-        rows, src, is_raw = _iter_parquet(p), p.name, False
-
     accepted: dict[str, dict] = {}
     quarantine: list[dict] = []
     n_read = n_dup = 0
-    for ref, rec, err in rows:
+    for ref, rec, err, source, is_raw in _all_rows(p, cfg):
         n_read += 1
-        source = src or ref  # a raw page's source is its file name
         if err is None:
             row, err = _accept(rec, cfg, ref, source, is_raw)
         if err is not None:

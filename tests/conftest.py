@@ -48,3 +48,18 @@ def demo_corpus(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("demo")
     return write_demo_corpus(out, seed=7)
+
+
+@pytest.fixture(scope="session")
+def demo_run(prefect_harness, demo_corpus, tmp_path_factory):
+    from flows.pipeline import narratives_flow
+    from narratives import store
+
+    out = tmp_path_factory.mktemp("run")
+    kwargs = dict(input_path=str(demo_corpus["articles"]), db=str(out / "n.duckdb"),
+                  report=str(out / "report.html"), tables_dir=str(out / "tables"))
+    first = narratives_flow(**kwargs)
+    tables = store.read_tables(out / "n.duckdb")
+    second = narratives_flow(**kwargs)  # the same input again
+    tables2 = store.read_tables(out / "n.duckdb")
+    return {"out": out, "first": first, "second": second, "tables": tables, "tables2": tables2}

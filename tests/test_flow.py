@@ -14,20 +14,6 @@ from narratives.schemas import ALL_TABLES, EXPORTED_TABLES, SCHEMA_VERSION
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def demo_run(prefect_harness, demo_corpus, tmp_path_factory):
-    from flows.pipeline import narratives_flow
-
-    out = tmp_path_factory.mktemp("run")
-    kwargs = dict(input_path=str(demo_corpus["articles"]), db=str(out / "n.duckdb"),
-                  report=str(out / "report.html"), tables_dir=str(out / "tables"))
-    first = narratives_flow(**kwargs)
-    tables = store.read_tables(out / "n.duckdb")
-    second = narratives_flow(**kwargs)  # the same input again
-    tables2 = store.read_tables(out / "n.duckdb")
-    return {"out": out, "first": first, "second": second, "tables": tables, "tables2": tables2}
-
-
 def test_planted_narratives_are_recovered(demo_run, demo_corpus):
     truth = pd.read_csv(demo_corpus["truth"])
     s = planted_scores(demo_run["tables"]["claims"], truth)

@@ -1,0 +1,150 @@
+"""Daily batches through the real flow (Prefect harness, MiniLM, DuckDB): incremental runs agree with one run
+over everything, ids persist across a forced re-fit, the same batch twice adds nothing, and a run killed with
+SIGKILL at any stage then run again gives the same tables as an uninterrupted run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from narratives import store
+from narratives.batches import write_batches
+from narratives.evaluate import with_singletons
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(db: Path, batch: Path, **kw) -> dict:
+    from flows.pipeline import narratives_flow
+
+    return narratives_flow(input_path=str(batch), db=str(db), report=str(db.parent / "report.html"),
+                           tables_dir=str(db.parent / "tables"), **kw)
+
+
+@pytest.fixture(scope="module")
+def daily(prefect_harness, demo_corpus, tmp_path_factory):
+    out = tmp_path_factory.mktemp("daily")
+    batches = write_batches(demo_corpus["articles"], out / "batches", 10)
+    db = out / "n.duckdb"
+    summaries = []
+    for i, b in enumerate(batches):
+        summaries.append(_run(db, b))
+        if i == 1:
+            shutil.copy(db, out / "after2.duckdb")
+    return {"out": out, "db": db, "batches": batches, "summaries": summaries, "tables": store.read_tables(db)}
+
+
+def _ids(tables: dict) -> pd.Series:
+    return tables["claims"].set_index("claim_id")["narrative_id"].sort_index()
+
+
+def test_ten_daily_batches_agree_with_one_run(daily, demo_run):
+    modes = [s["mode"] for s in daily["summaries"]]
+    assert modes == ["full"] + ["incremental"] * 9
+    inc, one = _ids(daily["tables"]), _ids(demo_run["tables"])
+    assert inc.index.equals(one.index)
+    ari = adjusted_rand_score(with_singletons(one.fillna(-1).to_numpy()), with_singletons(inc.fillna(-1).to_numpy()))
+    print(f"ARI(10 daily batches, one run) = {ari:.3f}")
+    assert ari >= 0.9
+    # later batches embed only their own claims
+    for s in daily["summaries"][1:]:
+        assert s["n_embedded"] <= s["n_new_claims"]
+    runs = daily["tables"]["runs"]
+    assert (runs["status"] == "succeeded").sum() == 10 and runs["mode"].notna().all()
+
+
+def test_ids_are_never_reused_and_lineage_explains_them(daily):
+    lin = daily["tables"]["narrative_lineage"]
+    born = lin[lin["event"].isin(["birth", "split"])]["narrative_id"]
+    assert born.is_unique
+    live = set(daily["tables"]["narratives"]["narrative_id"])
+    assert live <= set(born)  # every narrative was born in some run
+    ended = set(lin[lin["event"].isin(["merge", "death"])]["narrative_id"])
+    assert not (live & ended)
+    nar = daily["tables"]["narratives"]
+    assert nar["centroid"].map(len).eq(384).all() and nar["born_run_id"].notna().all()
+
+
+def test_forced_recluster_keeps_ids_and_same_batch_adds_nothing(daily):
+    db = daily["out"] / "recluster.duckdb"
+    shutil.copy(daily["db"], db)
+    before = _ids(daily["tables"])
+    s = _run(db, daily["batches"][-1], recluster=True)
+    assert s["mode"] == "full"
+    after = _ids(store.read_tables(db, ["claims"]))
+    kept = ((after == before) & before.notna()).sum() / before.notna().sum()
+    print(f"claims keeping their narrative_id across a forced re-cluster: {kept:.3f}")
+    assert kept >= 0.95
+    t1 = store.read_tables(db)
+    again = _run(db, daily["batches"][-1])
+    assert again["mode"] == "unchanged" and again["n_new_articles"] == 0 and again["n_embedded"] == 0
+    t2 = store.read_tables(db)
+    for name in ("claims", "narratives", "themes", "narrative_timeseries", "narrative_lineage"):
+        pd.testing.assert_frame_equal(_stable(t1[name], name), _stable(t2[name], name))
+
+
+RUN_COLUMNS = {"run_id", "born_run_id", "updated_run_id"}
+
+
+def _stable(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """A table without the columns that name a run, in a canonical order."""
+    df = df.drop(columns=[c for c in df.columns if c in RUN_COLUMNS])
+    keys = [c for c in ALL_KEYS.get(name, []) if c in df.columns] or list(df.columns[:1])
+    return df.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+from narratives.schemas import ALL_TABLES, EXPORTED_TABLES  # noqa: E402
+
+ALL_KEYS = {n: list(ALL_TABLES[n].key) for n in ALL_TABLES}
+COMPARED = [n for n in EXPORTED_TABLES if n not in ("runs", "quarantine")]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(daily):
+    """Batch 3 run without interruption on the database as it was after batches 1-2."""
+    reference = daily["out"] / "ref" / "n.duckdb"
+    reference.parent.mkdir()
+    shutil.copy(daily["out"] / "after2.duckdb", reference)
+    _run(reference, daily["batches"][2])
+    return store.read_tables(reference)
+
+
+@pytest.mark.parametrize("stage", ["ingest", "load-vectors", "label", "store", "export-parquet"])
+def test_killed_run_then_rerun_gives_the_same_tables(daily, uninterrupted, stage, tmp_path):
+    want = uninterrupted
+
+    db = tmp_path / "killed" / "n.duckdb"
+    db.parent.mkdir()
+    shutil.copy(daily["out"] / "after2.duckdb", db)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env["PYTHONUNBUFFERED"] = "1"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "run", str(daily["batches"][2]), "--db", str(db),
+         "--report", str(db.parent / "report.html"), "--tables-dir", str(db.parent / "tables")],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if f"Task run '{stage}-" in line and "Finished in state" in line:
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.wait(timeout=120)
+    assert proc.returncode == -signal.SIGKILL, "".join(seen[-20:])
+
+    summary = _run(db, daily["batches"][2])
+    got = store.read_tables(db)
+    runs = got["runs"].set_index("run_id")
+    assert (runs["status"] == "interrupted").sum() == 1  # the killed attempt is recorded
+    assert runs.at[summary["run_id"], "status"] == "succeeded"
+    for name in COMPARED:
+        pd.testing.assert_frame_equal(_stable(got[name], name), _stable(want[name], name), check_dtype=False,
+                                      obj=f"{name} after a kill at {stage!r}")
