@@ -144,19 +144,12 @@ def outlets_task(claims: pd.DataFrame) -> pd.DataFrame:
     return dynamics.narrative_outlets(claims)
 
 
-@task(name="spread")
-def spread_task(outlets: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
-    return dynamics.narrative_spread(outlets, claims)
-
-
-@task(name="bursts")
-def bursts_task(claims: pd.DataFrame) -> pd.DataFrame:
-    return dynamics.narrative_bursts(claims)
-
-
-@task(name="drift")
-def drift_task(claims: pd.DataFrame, X: np.ndarray) -> pd.DataFrame:
-    return dynamics.narrative_drift(claims, X)
+@task(name="dynamics")
+def dynamics_task(claims: pd.DataFrame, X: np.ndarray, outlets: pd.DataFrame, state: store.State,
+                  changed: pd.Series) -> dict[str, pd.DataFrame]:
+    previous = {S.NARRATIVE_SPREAD.name: state.spread, S.NARRATIVE_BURSTS.name: state.bursts,
+                S.NARRATIVE_DRIFT.name: state.drift}
+    return dynamics.update_dynamics(claims, X, outlets, state.claims, previous, changed)
 
 
 @task(name="store", retries=2, retry_delay_seconds=2)
@@ -256,8 +249,6 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool) ->
         S.CLAIMS.name: result.claims, S.REPRINTS.name: reprints, S.NARRATIVES.name: result.narratives,
         S.THEMES.name: result.themes,
         S.NARRATIVE_TIMESERIES.name: track_task(state.timeseries, result.claims, changed, cfg),
-        S.NARRATIVE_OUTLETS.name: outlets,
-        S.NARRATIVE_SPREAD.name: spread_task(outlets, result.claims),
-        S.NARRATIVE_BURSTS.name: bursts_task(result.claims), S.NARRATIVE_DRIFT.name: drift_task(result.claims, X),
+        S.NARRATIVE_OUTLETS.name: outlets, **dynamics_task(result.claims, X, outlets, state, changed),
     }, events, counts)
     return {"n_duplicates_skipped": ingested.n_duplicates + n_known, "n_changed_claims": int(changed.sum()), **counts}

@@ -77,22 +77,24 @@ def narrative_spread(outlets: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFram
     return pd.DataFrame(rows, columns=NARRATIVE_SPREAD.columns)
 
 
-def _series(d: pd.DataFrame, grain: str) -> tuple[pd.DatetimeIndex, pd.DataFrame]:
+def _series(d: pd.DataFrame, grain: str, span: tuple | None = None) -> tuple[pd.DatetimeIndex, pd.DataFrame]:
     p = period_start(d[C.published_at], grain)
     freq = "D" if grain == "day" else "W-MON"
-    idx = pd.date_range(p.min(), p.max(), freq=freq)
+    lo, hi = (p.min(), p.max()) if span is None else tuple(period_start(pd.Series(pd.to_datetime(list(span))), grain))
+    idx = pd.date_range(lo, hi, freq=freq)
     counts = d.assign(_p=p).groupby([C.narrative_id, "_p"]).size().unstack(fill_value=0)
     return idx, counts.reindex(columns=idx, fill_value=0)
 
 
-def narrative_bursts(claims: pd.DataFrame, grains: tuple[str, ...] = ("day", "week")) -> pd.DataFrame:
-    """Bursts: runs of periods far above the narrative's own trailing baseline (see module doc)."""
+def narrative_bursts(claims: pd.DataFrame, grains: tuple[str, ...] = ("day", "week"), span: tuple | None = None) -> pd.DataFrame:
+    """Bursts: runs of periods far above the narrative's own trailing baseline (see module doc). ``span`` (first,
+    last date) fixes the series' range; by default the range of ``claims``' dates."""
     d = _dated(claims)
     rows = []
     for grain in grains:
         if d.empty:
             break
-        idx, counts = _series(d, grain)
+        idx, counts = _series(d, grain, span)
         w, mc = BURST_WINDOW[grain], BURST_MIN_COUNT[grain]
         for nid, series in counts.iterrows():
             c = series.to_numpy(dtype=float)
@@ -168,3 +170,46 @@ def narrative_drift(claims: pd.DataFrame, X: np.ndarray, grains: tuple[str, ...]
                 })
                 prev = cen
     return pd.DataFrame(rows, columns=NARRATIVE_DRIFT.columns)
+
+
+def affected_narratives(claims: pd.DataFrame, stored: pd.DataFrame, changed: pd.Series) -> set[int]:
+    """Narratives whose claims changed in this run: those the changed claims belong to now or belonged to."""
+    now = set(claims.loc[changed.to_numpy(), C.narrative_id].dropna().astype(int))
+    if stored is None or stored.empty:
+        return now
+    ids = set(claims.loc[changed.to_numpy(), C.claim_id])
+    before = stored.loc[stored[C.claim_id].isin(ids), C.narrative_id].dropna().astype(int)
+    return now | set(before)
+
+
+def _replace(previous: pd.DataFrame, fresh: pd.DataFrame, affected: set[int], key: list[str]) -> pd.DataFrame:
+    keep = previous[~previous["narrative_id"].isin(affected)]
+    out = pd.concat([f for f in (keep, fresh) if len(f)], ignore_index=True) if len(keep) or len(fresh) else fresh
+    return out.sort_values(key, kind="stable").reset_index(drop=True)[fresh.columns]
+
+
+def update_dynamics(claims: pd.DataFrame, X: np.ndarray, outlets: pd.DataFrame, stored: pd.DataFrame | None = None,
+                    previous: dict[str, pd.DataFrame] | None = None, changed: pd.Series | None = None) -> dict[str, pd.DataFrame]:
+    """``narrative_spread``, ``narrative_bursts`` and ``narrative_drift``. With the stored claims and the previous
+    tables, only the narratives whose claims changed are recomputed and the other rows are kept: each table's
+    rows for a narrative depend only on that narrative's claims (and, for bursts, on the first dated claim of
+    the corpus, which is checked). Equal to a full recompute."""
+    dated = claims[C.published_at].dropna()
+    span = (dated.min(), dated.max()) if len(dated) else None
+    full = {
+        NARRATIVE_SPREAD.name: lambda cl, x, o: narrative_spread(o, cl),
+        NARRATIVE_BURSTS.name: lambda cl, x, o: narrative_bursts(cl, span=span),
+        NARRATIVE_DRIFT.name: lambda cl, x, o: narrative_drift(cl, x),
+    }
+    stored_dated = stored[C.published_at].dropna() if stored is not None else pd.Series(dtype="datetime64[us]")
+    incremental = (previous is not None and changed is not None and stored is not None and len(stored_dated)
+                   and span is not None and stored_dated.min() == span[0] and not bool(changed.all()))
+    if not incremental:
+        return {name: fn(claims, X, outlets) for name, fn in full.items()}
+    affected = affected_narratives(claims, stored, changed)
+    sel = claims[C.narrative_id].isin(affected).to_numpy()
+    sub, Xs = claims[sel], np.asarray(X)[sel]
+    subo = outlets[outlets["narrative_id"].isin(affected)]
+    keys = {NARRATIVE_SPREAD.name: ["narrative_id"], NARRATIVE_BURSTS.name: ["narrative_id", "grain", "period_start"],
+            NARRATIVE_DRIFT.name: ["narrative_id", "grain", "period_start"]}
+    return {name: _replace(previous[name], fn(sub, Xs, subo), affected, keys[name]) for name, fn in full.items()}

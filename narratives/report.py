@@ -347,6 +347,12 @@ def _matrix_html(narrs: pd.DataFrame, claims: pd.DataFrame) -> str:
     return _table_html(heads, rows, cls="matrix") + note
 
 
+def _by_narrative(df: pd.DataFrame, col: str) -> dict[int, pd.DataFrame]:
+    if df.empty or col not in df.columns:
+        return {}
+    return {int(k): g for k, g in df.groupby(col, sort=False)}
+
+
 # ----------------------------------------------------------------------------------------------- API
 def render_report(tables: dict[str, pd.DataFrame], title: str = "Narratives report") -> str:
     """Render the whole report as one self-contained HTML page (no external resources)."""
@@ -367,8 +373,17 @@ def render_report(tables: dict[str, pd.DataFrame], title: str = "Narratives repo
         ranked = _ranked_html(narrs, theme_labels, _growth(claims))
         dyn = {d.name: (tables or {}).get(d.name, empty_frame(d)) for d in (NARRATIVE_SPREAD, NARRATIVE_BURSTS, NARRATIVE_DRIFT)}
         texts = dict(zip(claims[C.claim_id], claims[C.text]))
-        cards = "".join(_card_html(r, claims, by_id, urls, t["narrative_timeseries"], theme_labels, dynamics_html(
-            int(r[N.narrative_id]), *dyn.values(), texts)) for _, r in narrs.iterrows())
+        # split every per-narrative table once (filtering each table per card is quadratic)
+        parts = [_by_narrative(claims, C.narrative_id), _by_narrative(t["narrative_timeseries"], TS.narrative_id),
+                 *(_by_narrative(df, N.narrative_id) for df in dyn.values())]
+        empties = [claims.iloc[:0], t["narrative_timeseries"].iloc[:0], *(df.iloc[:0] for df in dyn.values())]
+        cards = []
+        for _, r in narrs.iterrows():
+            nid = int(r[N.narrative_id])
+            mine = [p.get(nid, e) for p, e in zip(parts, empties)]
+            cards.append(_card_html(r, mine[0], by_id, urls, mine[1], theme_labels,
+                                    dynamics_html(nid, *mine[2:], texts)))
+        cards = "".join(cards)
         matrix = _matrix_html(narrs, claims)
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

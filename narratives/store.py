@@ -145,14 +145,17 @@ class State:
     claims: pd.DataFrame
     narratives: pd.DataFrame
     timeseries: pd.DataFrame
+    spread: pd.DataFrame
+    bursts: pd.DataFrame
+    drift: pd.DataFrame
     next_narrative_id: int
     runs_since_full: int
 
 
 def load_state(db_path: str | Path) -> State:
-    """The stored articles, claims, narratives (with centroids) and time series, the next unused narrative id
+    """The stored articles, claims, narratives (with centroids), time series and dynamics, the next unused narrative id
     (ids are never reused, ended ones included) and the number of succeeded runs since the last full re-fit."""
-    tables = (ARTICLES, CLAIMS, NARRATIVES, NARRATIVE_TIMESERIES)
+    tables = (ARTICLES, CLAIMS, NARRATIVES, NARRATIVE_TIMESERIES, NARRATIVE_SPREAD, NARRATIVE_BURSTS, NARRATIVE_DRIFT)
     if not Path(db_path).exists():
         return State(*(t.schema.empty_table().to_pandas() for t in tables), next_narrative_id=1, runs_since_full=0)
     with connect(db_path) as con:

@@ -168,3 +168,42 @@ def _try_lock(db, q):
             q.put("acquired")
     except NarrativesError as err:
         q.put(str(err))
+
+
+def _full_claims(n, seed, start_id=0):
+    rng = np.random.default_rng(seed)
+    words = ["nato", "border", "troops", "sanctions", "economy", "gas", "junta", "regime", "kiev", "biolabs"]
+    nid = rng.integers(1, 6, n)
+    return pd.DataFrame({
+        "claim_id": [f"c{start_id + i}" for i in range(n)], "article_id": [f"a{(start_id + i) // 2}" for i in range(n)],
+        "sentence_index": np.zeros(n, dtype=np.int32), "text": "x", "is_quote": False, "speaker": None,
+        "embed_text": [" ".join(rng.choice(words, 6)) for _ in range(n)],
+        "outlet": rng.choice(["RT", "Sputnik", "TASS", "News Front"], n),
+        "published_at": (pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 60, n), unit="D")).astype("datetime64[us]"),
+        "narrative_id": pd.array(nid, dtype="Int64"), "theme_id": pd.array(nid, dtype="Int64"), "membership": 0.9,
+        "source": "s", "original_claim_id": None,
+    })
+
+
+def test_update_dynamics_equals_a_full_recompute():
+    from narratives.dynamics import narrative_outlets, update_dynamics
+
+    rng = np.random.default_rng(3)
+    old = _full_claims(300, 1)
+    X_old = rng.normal(size=(300, 16))
+    prev = update_dynamics(old, X_old, narrative_outlets(old))
+    new_rows = _full_claims(20, 2, start_id=1000)
+    new_rows["narrative_id"] = pd.array([2] * 10 + [6] * 10, dtype="Int64")  # an old narrative grows, one is born
+    new_rows["published_at"] = pd.Timestamp("2026-03-05")
+    new = pd.concat([old, new_rows], ignore_index=True)
+    new["published_at"] = new["published_at"].astype("datetime64[us]")
+    new.loc[5, "narrative_id"] = 4 if new.loc[5, "narrative_id"] != 4 else 3  # a stored claim moves
+    X = np.vstack([X_old, rng.normal(size=(20, 16))])
+    changed = changed_claims(new, old)
+    got = update_dynamics(new, X, narrative_outlets(new), old, prev, changed)
+    want = update_dynamics(new, X, narrative_outlets(new))
+    assert len(got["narrative_bursts"]) and len(got["narrative_drift"])
+    for name in want:
+        key = ["narrative_id"] + (["grain", "period_start"] if name != "narrative_spread" else [])
+        pd.testing.assert_frame_equal(got[name].sort_values(key).reset_index(drop=True),
+                                      want[name].sort_values(key).reset_index(drop=True), obj=name)

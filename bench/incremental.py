@@ -1,0 +1,89 @@
+"""Incremental runs against one run over everything, each command in a cold process (what a scheduler pays).
+
+Generates the demo corpus at --articles (default 4,000 articles, ~30k claims), holds back the last 1% of the
+articles by date as "today's batch", and times:
+  full         `narratives run all.jsonl` on an empty database (everything embedded and clustered)
+  incremental  `narratives run today.jsonl` on a database that already holds the other 99%
+  refit-warm   `narratives run today.jsonl --recluster` on that database (full re-fit, embeddings cached)
+and prints the ratio incremental / full, which the issue wants <= 0.10, and the agreement (ARI) of the
+incremental database with the full one.
+
+    .venv/bin/python bench/incremental.py [--articles 4000] [--seed 7] [--share 0.01]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import adjusted_rand_score
+
+from narratives.demo import write_demo_corpus
+from narratives.evaluate import with_singletons
+from narratives.store import read_tables
+
+
+def timed_run(input_path: Path, db: Path, *extra: str) -> tuple[float, dict]:
+    out = db.parent
+    cmd = [sys.executable, "-m", "flows.cli", "run", str(input_path), "--db", str(db),
+           "--report", str(out / "report.html"), "--tables-dir", str(out / "tables"), *extra]
+    start = time.time()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    took = time.time() - start
+    if proc.returncode:
+        sys.exit(proc.stdout[-2000:] + proc.stderr[-3000:])
+    runs = read_tables(db, ["runs"])["runs"].sort_values("started_at")
+    return took, runs.iloc[-1].to_dict()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--articles", type=int, default=4000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--share", type=float, default=0.01, help="share of articles in the new batch")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        demo = write_demo_corpus(t / "demo", seed=args.seed, n_articles=args.articles)
+        lines = Path(demo["articles"]).read_text(encoding="utf-8").splitlines()
+        dates = pd.to_datetime([json.loads(x)["published_at"] for x in lines], utc=True)
+        order = np.argsort(dates.to_numpy(), kind="stable")
+        n_new = max(1, round(len(lines) * args.share))
+        (t / "all.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (t / "base.jsonl").write_text("\n".join(lines[i] for i in order[:-n_new]) + "\n", encoding="utf-8")
+        (t / "today.jsonl").write_text("\n".join(lines[i] for i in order[-n_new:]) + "\n", encoding="utf-8")
+        for d in ("full", "inc"):
+            (t / d).mkdir()
+
+        full_s, full_run = timed_run(t / "all.jsonl", t / "full" / "n.duckdb")
+        base_s, _ = timed_run(t / "base.jsonl", t / "inc" / "n.duckdb")
+        inc_s, inc_run = timed_run(t / "today.jsonl", t / "inc" / "n.duckdb")
+        inc_ids = read_tables(t / "inc" / "n.duckdb", ["claims"])["claims"].set_index("claim_id")["narrative_id"]
+        refit_s, refit_run = timed_run(t / "today.jsonl", t / "inc" / "n.duckdb", "--recluster")
+
+        full_ids = read_tables(t / "full" / "n.duckdb", ["claims"])["claims"].set_index("claim_id")["narrative_id"]
+        after_refit = read_tables(t / "inc" / "n.duckdb", ["claims"])["claims"].set_index("claim_id")["narrative_id"]
+    inc_ids = inc_ids.reindex(full_ids.index)
+    ari = adjusted_rand_score(with_singletons(full_ids.fillna(-1).to_numpy()), with_singletons(inc_ids.fillna(-1).to_numpy()))
+    kept = ((after_refit.reindex(inc_ids.index) == inc_ids) & inc_ids.notna()).sum() / inc_ids.notna().sum()
+    print(f"articles            {args.articles:,} ({n_new:,} in today's batch)")
+    print(f"claims              {int(full_run['n_claims']):,} ({int(inc_run['n_new_claims']):,} new in today's batch, "
+          f"{int(inc_run['n_embedded']):,} embedded by the incremental run)")
+    print(f"full_s              {full_s:.1f}  (one run over everything, empty database, cold process)")
+    print(f"base_s              {base_s:.1f}  (setup: the other 99%)")
+    print(f"incremental_s       {inc_s:.1f}  (mode={inc_run['mode']}, cold process incl. Prefect temporary server)")
+    print(f"refit_warm_s        {refit_s:.1f}  (--recluster, embeddings cached; mode={refit_run['mode']})")
+    print(f"agreement_ari       {ari:.3f}  (incremental database vs the full run, claim -> narrative)")
+    print(f"ids_kept_by_refit   {kept:.3f}  (share of assigned claims keeping their narrative_id across --recluster)")
+    print(f"ratio               {inc_s / full_s:.3f}  (incremental / full; target <= 0.10)")
+
+
+if __name__ == "__main__":
+    main()
