@@ -14,7 +14,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean browser
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@mkdir -p $(CACHE)/tmp
@@ -28,7 +28,14 @@ demo: $(VENV)/.installed
 	@mkdir -p $(CACHE)/tmp
 	$(VENV)/bin/narratives demo
 
-test: $(VENV)/.installed
+# The report's browser tests drive Debian's chromium (tests/test_report_browser.py); install it when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "cannot install chromium (not root, no sudo): the browser tests will skip (and fail under CI)"; fi; }
+
+test: $(VENV)/.installed browser
 	@mkdir -p $(CACHE)/tmp
 	$(PY) -m pytest
 

@@ -14,6 +14,8 @@ incremental database with the full one.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import shutil
 import json
 import subprocess
 import sys
@@ -48,8 +50,11 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=4000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--share", type=float, default=0.01, help="share of articles in the new batch")
+    ap.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary folder)")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    with (contextlib.nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory()) as tmp:
         t = Path(tmp)
         demo = write_demo_corpus(t / "demo", seed=args.seed, n_articles=args.articles)
         lines = Path(demo["articles"]).read_text(encoding="utf-8").splitlines()
@@ -60,10 +65,12 @@ def main() -> None:
         (t / "base.jsonl").write_text("\n".join(lines[i] for i in order[:-n_new]) + "\n", encoding="utf-8")
         (t / "today.jsonl").write_text("\n".join(lines[i] for i in order[-n_new:]) + "\n", encoding="utf-8")
         for d in ("full", "inc"):
+            shutil.rmtree(t / d, ignore_errors=True)
             (t / d).mkdir()
 
         full_s, full_run = timed_run(t / "all.jsonl", t / "full" / "n.duckdb")
         base_s, _ = timed_run(t / "base.jsonl", t / "inc" / "n.duckdb")
+        shutil.copy(t / "inc" / "n.duckdb", t / "inc" / "base.duckdb")
         inc_s, inc_run = timed_run(t / "today.jsonl", t / "inc" / "n.duckdb")
         inc_ids = read_tables(t / "inc" / "n.duckdb", ["claims"])["claims"].set_index("claim_id")["narrative_id"]
         refit_s, refit_run = timed_run(t / "today.jsonl", t / "inc" / "n.duckdb", "--recluster")

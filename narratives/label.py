@@ -13,24 +13,32 @@ EXTRA_STOP = {"said", "says", "told", "according", "also", "would", "could", "on
 STOP_WORDS = sorted(ENGLISH_STOP_WORDS | EXTRA_STOP)
 
 
-def class_tfidf_keywords_scores(docs: list[str], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(terms, scores): class-based TF-IDF (BERTopic's c-TF-IDF) of every term for each class in sorted order
-    of the distinct labels: tf within the class, idf over classes (``log(1 + avg words per class / term count)``)."""
+def _class_tfidf(docs: list[str], labels: np.ndarray):
+    """(classes, terms, sparse scores) of class-based TF-IDF (BERTopic's c-TF-IDF): tf within the class, idf
+    over classes (``log(1 + avg words per class / term count)``)."""
+    from scipy import sparse
+
     labels = np.asarray(labels)
     classes = sorted(set(labels.tolist()))
     joined = [" ".join(d for d, l in zip(docs, labels) if l == c) for c in classes]
     vec = CountVectorizer(stop_words=STOP_WORDS, ngram_range=(1, 2), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b", lowercase=True)
     try:
-        counts = vec.fit_transform(joined).toarray().astype(np.float64)
+        counts = vec.fit_transform(joined).astype(np.float64).tocsr()
     except ValueError:  # empty vocabulary
-        return np.array([], dtype=object), np.zeros((len(classes), 0))
+        return classes, np.array([], dtype=object), sparse.csr_matrix((len(classes), 0))
     terms = np.array(vec.get_feature_names_out())
-    words_per_class = counts.sum(axis=1, keepdims=True)
+    words_per_class = np.asarray(counts.sum(axis=1)).ravel()
     words_per_class[words_per_class == 0] = 1.0
-    tf = counts / words_per_class
     avg_words = counts.sum() / max(len(classes), 1)
-    idf = np.log(1.0 + avg_words / np.maximum(counts.sum(axis=0), 1.0))
-    return terms, tf * idf
+    idf = np.log(1.0 + avg_words / np.maximum(np.asarray(counts.sum(axis=0)).ravel(), 1.0))
+    scores = sparse.diags(1.0 / words_per_class) @ counts @ sparse.diags(idf)
+    return classes, terms, scores.tocsr()
+
+
+def class_tfidf_keywords_scores(docs: list[str], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(terms, dense scores) for each class in sorted order of the distinct labels (for few classes)."""
+    _, terms, scores = _class_tfidf(docs, labels)
+    return terms, scores.toarray()
 
 
 def class_tfidf_keywords(docs: list[str], labels: np.ndarray, n_keywords: int) -> dict[int, list[str]]:
@@ -42,17 +50,17 @@ def class_tfidf_keywords(docs: list[str], labels: np.ndarray, n_keywords: int) -
     classes = sorted(set(labels.tolist()))
     if not docs or not classes:
         return {}
-    terms, scores = class_tfidf_keywords_scores(docs, labels)
+    _, terms, scores = _class_tfidf(docs, labels)
     out: dict[int, list[str]] = {}
     for row, c in enumerate(classes):
         if c < 0:
             continue
-        order = np.argsort(-scores[row], kind="stable") if len(terms) else []
+        lo, hi = scores.indptr[row], scores.indptr[row + 1]
+        cols, vals = scores.indices[lo:hi], scores.data[lo:hi]
+        order = cols[np.lexsort((cols, -vals))]  # best first; ties by term order, as a dense argsort would
         picked: list[str] = []
         for i in order:
             t = str(terms[i])
-            if scores[row][i] <= 0:
-                break
             if any(t in p.split() or p in t.split() for p in picked if " " in t or " " in p):
                 continue  # skip an n-gram that repeats a picked word
             picked.append(t)

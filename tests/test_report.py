@@ -1,4 +1,5 @@
-"""Tests for narratives.report: content, escaping of hostile text, offline-ness, empty input, atomic writes."""
+"""Tests for narratives.report and report_data: the data shown, escaping of hostile text, offline-ness, empty input,
+atomic writes. The page itself is exercised in a real browser by tests/test_report_browser.py."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import json
+
 from narratives import report
 from narratives.report import render_report, write_report
+from narratives.report_data import report_data, safe_url
 from narratives.schemas import (
-    ARTICLES, CLAIMS, NARRATIVE_TIMESERIES, NARRATIVES, QUARANTINE, RUNS, THEMES, TableDef,
+    ARTICLES, CLAIMS, NARRATIVE_BURSTS, NARRATIVE_DRIFT, NARRATIVE_LINEAGE, NARRATIVE_TIMESERIES, NARRATIVES,
+    QUARANTINE, RUNS, THEMES, TableDef,
 )
 
 SCRIPT = "<script>alert(1)</script>"
@@ -94,242 +99,125 @@ def make_tables() -> dict[str, pd.DataFrame]:
             "narrative_timeseries": frame(NARRATIVE_TIMESERIES, []), "runs": runs, "quarantine": quarantine}
 
 
-def card(page: str, nid: int) -> str:
-    m = re.search(rf'<section class="narrative" id="n-{nid}">(.*?)</section>', page, re.S)
-    assert m, f"no card for narrative {nid}"
-    return m.group(1)
+def data_of(page: str) -> dict:
+    m = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)
+    assert m, "no data block"
+    return json.loads(m.group(1))
 
 
-def summary(page: str) -> dict[str, str]:
-    return dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", page))
+def by_id(d: dict) -> dict[int, dict]:
+    return {n["id"]: n for n in d["narratives"]}
 
 
-def test_labels_claims_and_sections_appear():
-    page = render_report(make_tables(), title="My report")
-    assert page.startswith("<!DOCTYPE html>") and "<title>My report</title>" in page
-    assert "Moon landing was staged" in page and "Vaccine chips &lt;script&gt;" in page
-    c1 = card(page, 1)
-    assert "The moon landing was staged." in c1 and "Dr. X" in c1 and "2024-03-01" in c1
-    assert "Space hoaxes" in c1 and "moon" in c1
-    # representative claim missing from claims falls back to the stored text, escaped
-    c2 = card(page, 2)
-    assert "orphan &lt;script&gt;alert(1)&lt;/script&gt;" in c2 and "Vaccines contain chips." in c2
-    # ranked list sorted by size: narrative 1 (4 claims) before narrative 2 (2 claims)
-    ranked = page[page.index('id="ranked"'):]
-    assert ranked.index('href="#n-1"') < ranked.index('href="#n-2"')
-    assert '<input id="search"' in page
-    # theme overview lists each theme's narratives
-    theme10 = re.search(r'<section class="theme" id="t-10">(.*?)</section>', page, re.S).group(1)
-    assert "Space hoaxes" in theme10 and 'href="#n-1"' in theme10 and "nasa" in theme10
-    # outlets and first carrier (earliest dated claim)
-    assert "First carried by <b>Daily One</b> on 2024-03-01" in c1
-    assert re.search(r"<td>Daily One</td><td class=\"num\">2</td>", c1)
-    assert re.search(r"<td>Evil &lt;b&gt;Times&lt;/b&gt;</td><td class=\"num\">2</td>", c1)
+def test_summary_figures():
+    s = report_data(make_tables())["summary"]
+    assert (s["articles"], s["claims"], s["outlets"], s["narratives"], s["themes"]) == (3, 8, 2, 2, 2)
+    assert (s["unassigned"], s["undated"], s["quarantined"], s["runs"]) == (2, 2, 2, 2)
+    assert (s["first_date"], s["last_date"]) == ("2024-03-01", "2024-03-20")
+    assert s["last_run"]["id"] == "r2-new" and s["last_run"]["status"] == "succeeded"
 
 
-def test_summary_figures_use_latest_run_and_tables():
-    s = summary(render_report(make_tables()))
-    assert s["Articles"] == "3" and s["Claims"] == "8" and s["Outlets"] == "2"
-    assert s["Narratives"] == "2" and s["Themes"] == "2"
-    assert s["Unassigned claims"] == "2 (25.0%)" and s["Undated claims"] == "2"
-    assert s["Quarantined records"] == "2"
-    assert s["Run id"] == "r2-new" and s["Config hash"] == "cfg123" and s["Run status"] == "succeeded"
-    assert s["Date range"] == "2024-03-01 – 2024-03-20"
-
-
-def test_hostile_text_is_escaped_everywhere():
-    page = render_report(make_tables(), title=f"Report {SCRIPT}")
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "&lt;img src=x onerror=alert(1)&gt;" in page
-    assert "<script>alert" not in page and "<img src=x" not in page and "<img" not in page
-    assert "<b>Times</b>" not in page
-    assert "javascript:" not in page
-    # exactly one script element: ours
-    assert page.count("<script") == 1
-    # attribute values (search data, SVG titles) are escaped too: no raw '<' inside any tag
-    for tag in re.findall(r"<[^<>]*>", page):
-        assert "<" not in tag[1:]
-
-
-def test_no_external_resources():
-    page = render_report(make_tables())
-    for tag, attr, value in re.findall(r"<(\w+)[^>]*?\s(src|href)=\"([^\"]*)\"", page):
-        if attr == "src":
-            pytest.fail(f"unexpected src attribute {value!r}")
-        assert tag == "a", f"href on <{tag}>"
-        assert value.startswith("#") or re.match(r"https?://", value), value
-    external = [v for v in re.findall(r'href="(https?://[^"]*)"', page)]
-    assert external == ["https://example.org/a1"]  # the only safe article URL, and only as a link
-    assert "<link" not in page and "@import" not in page and "url(" not in page
-    assert not re.search(r"src=[\"']?https?:", page)
-
-
-def test_csp_pins_the_inline_script():
-    page = render_report(make_tables())
-    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
-    assert len(scripts) == 1
-    digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
-    assert f"script-src 'sha256-{digest}'" in page and "default-src 'none'" in page
-
-
-def test_timeline_one_bar_per_week_with_data_fallback_to_claims():
-    page = render_report(make_tables())
-    svg = re.search(r"<svg.*?</svg>", card(page, 1), re.S).group(0)
-    assert svg.count("<rect") == 3  # weeks of 02-26, 03-04 and 03-18; 03-11 is empty
-    assert "Week of 2024-03-04: 2 claims" in svg and "Week of 2024-02-26: 1 claim" in svg
-    assert svg.count("<rect") == len(re.findall(r"<title>Week of", svg))
-    svg2 = re.search(r"<svg.*?</svg>", card(page, 2), re.S).group(0)
-    assert svg2.count("<rect") == 1  # the undated claim does not count
-    assert "<title>Weekly claims: Vaccine chips &lt;script&gt;" in svg2
-
-
-def test_timeline_uses_weekly_timeseries_rows():
-    t = make_tables()
-    rows = [
-        {"narrative_id": 1, "grain": "week", "period_start": ts(d), "outlet": None, "n_claims": n, "n_articles": 1,
-         "n_outlets": 1, "share": 0.5}
-        for d, n in [("2024-01-01", 5), ("2024-01-08", 3), ("2024-01-22", 7), ("2024-01-29", 1)]
-    ]
-    rows += [  # ignored: per-outlet and other grains
-        {"narrative_id": 1, "grain": "week", "period_start": ts("2024-02-05"), "outlet": "Daily One", "n_claims": 9,
-         "n_articles": 1, "n_outlets": 1, "share": 1.0},
-        {"narrative_id": 1, "grain": "day", "period_start": ts("2024-02-06"), "outlet": None, "n_claims": 9,
-         "n_articles": 1, "n_outlets": 1, "share": 1.0},
-    ]
-    t["narrative_timeseries"] = frame(NARRATIVE_TIMESERIES, rows)
-    svg = re.search(r"<svg.*?</svg>", card(render_report(t), 1), re.S).group(0)
-    assert svg.count("<rect") == 4
-    assert "Week of 2024-01-22: 7 claims" in svg and "2024-02-05" not in svg and "2024-03-04" not in svg
+def test_narratives_ranked_by_size_with_cards_data():
+    d = report_data(make_tables())
+    assert [n["id"] for n in d["narratives"]] == [1, 2]
+    n1 = by_id(d)[1]
+    assert n1["label"] == "Moon landing was staged" and n1["keywords"] == ["moon", "landing", "staged"]
+    assert n1["size"] == 4 and n1["first"] == "2024-03-01" and n1["last"] == "2024-03-20"
+    rep = n1["reps"][0]
+    assert rep == {"text": "The moon landing was staged.", "outlet": "Daily One", "date": "2024-03-01",
+                   "speaker": "Dr. X", "url": "https://example.org/a1"}
+    assert n1["reps"][1]["url"] is None  # javascript: links are dropped
+    # timeline: weeks 2024-02-26 (1), 03-04 (2), 03-18 (1) on the report's weekly axis, by outlet
+    weeks = d["weeks"]
+    got = {s["outlet"]: {weeks[w]: k for w, k in s["points"]} for s in n1["timeline"]["series"]}
+    assert got == {"Daily One": {"2024-02-26": 1, "2024-03-04": 1}, "Evil <b>Times</b>": {"2024-03-04": 1, "2024-03-18": 1}}
+    # a representative claim id that no longer exists falls back to the stored text
+    assert by_id(d)[2]["reps"][1] == {"text": "orphan " + SCRIPT, "outlet": None, "date": None, "speaker": None, "url": None}
 
 
 def test_growth_last_7_days_vs_previous_7():
-    # data ends 2024-03-20: last 7 days = 03-14..03-20, the 7 before = 03-07..03-13
+    # data ends 2024-03-20: last 7 days = 03-14..03-20, previous = 03-07..03-13
+    d = by_id(report_data(make_tables()))
+    assert d[1]["growth"] == [1, 0] and d[2]["growth"] == [1, 0]
+
+
+def test_dynamics_and_lineage_reach_the_cards():
+    t = make_tables()
+    t["narrative_bursts"] = frame(NARRATIVE_BURSTS, [{"narrative_id": 1, "grain": "day", "period_start": ts("2024-03-04"),
+                                                      "period_end": ts("2024-03-05"), "score": 4.2, "baseline": 0.5, "peak_claims": 3}])
+    t["narrative_drift"] = frame(NARRATIVE_DRIFT, [{"narrative_id": 1, "grain": "week", "period_start": ts("2024-03-04"), "n_claims": 2,
+                                                    "shift_prev": 0.3, "shift_first": 0.3, "rising_terms": [IMG], "falling_terms": ["moon"],
+                                                    "representative_claim_id": "c3", "drift_score": 0.12}])
+    t["narrative_lineage"] = frame(NARRATIVE_LINEAGE, [{"run_id": "r2-new", "event": "split", "narrative_id": 2,
+                                                        "related_narrative_id": 1, "overlap": 0.75}])
+    d = by_id(report_data(t))
+    assert d[1]["bursts"] == [{"grain": "day", "start": "2024-03-04", "end": "2024-03-05", "peak": 3, "baseline": 0.5, "score": 4.2}]
+    assert d[1]["periods"][0]["rising"] == [IMG] and d[1]["periods"][0]["rep"].startswith("Staged landing")
+    assert d[1]["drift"] == 0.12
+    assert d[2]["lineage"] == [{"run": "r2-new", "event": "split", "narrative": 2, "related": 1, "overlap": 0.75}]
+    assert d[1]["lineage"] == d[2]["lineage"]  # shown on the parent's card too
+
+
+def test_heatmap_and_map():
+    d = report_data(make_tables())
+    h = d["heatmap"]
+    assert h["narratives"] == [1, 2] and set(h["outlets"]) == {"Daily One", "Evil <b>Times</b>"}
+    row = dict(zip(h["outlets"], h["values"]))
+    assert row["Daily One"] == [2, 1] and row["Evil <b>Times</b>"] == [2, 1]
+    assert d["map"]["n_claims"] == 6 and {p[2] for p in d["map"]["points"]} == {1, 2}
+
+
+def test_hostile_text_never_appears_as_markup():
     page = render_report(make_tables())
-    r1 = re.search(r'<a href="#n-1">1</a>.*?</tr>', page, re.S).group(0)
-    r2 = re.search(r'<a href="#n-2">2</a>.*?</tr>', page, re.S).group(0)
-    assert "(1 vs 0)" in r1 and "new" in r1  # c4 on 03-20; nothing 03-07..03-13
-    assert "(1 vs 0)" in r2
-    t = make_tables()
-    t["claims"].loc[t["claims"]["claim_id"] == "c3", "published_at"] = ts("2024-03-10")
-    t["claims"].loc[t["claims"]["claim_id"] == "c2", "published_at"] = ts("2024-03-11")
-    r1 = re.search(r'<a href="#n-1">1</a>.*?</tr>', render_report(t), re.S).group(0)
-    assert "(1 vs 2)" in r1 and "-50%" in r1
+    body = page.split("<body>", 1)[1]
+    assert "<script>alert" not in body and "<img" not in body and "<b>Times" not in body
+    assert body.count("<script") == 2  # the JSON data block and the app
+    d = data_of(page)
+    assert d["narratives"][1]["label"] == "Vaccine chips " + SCRIPT  # the text itself is kept, as text
+    assert "Mr " + IMG in json.dumps(d)
 
 
-def test_nullable_int_and_float_ids_render_the_same():
-    t = make_tables()
-    as_float = render_report(t)
-    t2 = make_tables()
-    for col in ("narrative_id", "theme_id"):
-        t2["claims"][col] = t2["claims"][col].astype("Int64")
-    assert str(t2["claims"]["narrative_id"].dtype) == "Int64"
-    assert render_report(t2) == as_float
+def test_no_external_resources_and_csp_pins_the_script():
+    page = render_report(make_tables())
+    assert not re.search(r'(src|href)="(https?:)?//', page.split('id="report-data"')[0])
+    assert "@import" not in page and "url(" not in page
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    assert len(scripts) == 1
+    digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in page and "default-src 'none'" in page and "connect-src 'none'" in page
+
+
+def test_safe_url():
+    assert safe_url("https://a.org/x?y=1") == "https://a.org/x?y=1"
+    for bad in ("javascript:alert(1)", "data:text/html,x", "//a.org", "/rel", "https://a.org/x y", None, float("nan")):
+        assert safe_url(bad) is None
 
 
 def test_empty_and_missing_tables():
-    for tables in ({}, {d.name: d.schema.empty_table().to_pandas()
-                        for d in (ARTICLES, CLAIMS, NARRATIVES, THEMES, NARRATIVE_TIMESERIES, RUNS, QUARANTINE)}):
-        page = render_report(tables)
-        assert "There are no narratives" in page
-        assert '<section class="narrative"' not in page
-        s = summary(page)
-        assert s["Claims"] == "0" and s["Narratives"] == "0" and s["Run status"] == "no runs recorded"
-        assert page.rstrip().endswith("</html>")
-    # only claims given, other keys missing
-    t = make_tables()
-    page = render_report({"claims": t["claims"]})
-    assert summary(page)["Claims"] == "8" and "There are no narratives" in page
-
-
-def test_matrix_limited_to_top_15_narratives_and_shaded():
-    n = 20
-    claims = frame(CLAIMS, [
-        {"claim_id": f"c{i}-{j}", "article_id": "a", "sentence_index": j, "text": "t", "embed_text": "t",
-         "is_quote": False, "outlet": f"Outlet {j % 3}", "published_at": ts("2024-01-01"), "narrative_id": i,
-         "theme_id": None, "source": "f"}
-        for i in range(1, n + 1) for j in range(n + 1 - i)
-    ])
-    narrs = frame(NARRATIVES, [
-        {"narrative_id": i, "label": f"Narrative {i}", "keywords": [f"k{i}"], "size": n + 1 - i, "n_articles": 1,
-         "n_outlets": 1, "representative_claim_ids": [], "representative_claims": []}
-        for i in range(1, n + 1)
-    ])
-    page = render_report({"claims": claims, "narratives": narrs})
-    matrix = re.search(r'<table class="matrix">(.*?)</table>', page, re.S).group(1)
-    heads = re.findall(r'<th class="num" title="([^"]*)">', matrix)
-    assert heads == [f"Narrative {i}" for i in range(1, 16)]
-    assert "background:rgba(" in matrix and matrix.count("<tr>") == 1 + 3
-    assert len(re.findall(r'<section class="narrative"', page)) == n
-    # narratives without a theme are listed in the theme overview
-    assert "Narratives without a (known) theme" in page
-
-
-def test_write_report_is_atomic_and_creates_folders(tmp_path, monkeypatch):
-    t = make_tables()
-    out = tmp_path / "deep" / "er" / "report.html"
-    got = write_report(t, out, title="T")
-    assert got == out and out.read_text(encoding="utf-8") == render_report(t, title="T")
-    assert os.listdir(out.parent) == ["report.html"]
-    # a failed replace leaves the previous report intact and no temp file behind
-    before = out.read_text(encoding="utf-8")
-
-    def boom(src, dst):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(report.os, "replace", boom)
-    with pytest.raises(OSError):
-        write_report({}, out)
-    assert out.read_text(encoding="utf-8") == before
-    assert os.listdir(out.parent) == ["report.html"]
-    monkeypatch.undo()
-    write_report({}, str(out))
-    assert "There are no narratives" in out.read_text(encoding="utf-8")
+    page = render_report({})
+    d = data_of(page)
+    assert d["narratives"] == [] and d["summary"]["claims"] == 0 and d["map"]["points"] == []
+    assert "<dd>0</dd>" in page
 
 
 def test_tolerates_odd_dtypes_and_nulls():
     t = make_tables()
-    c = t["claims"]
-    c["narrative_id"] = c["narrative_id"].astype(object).where(c["narrative_id"].notna(), None)
-    c["published_at"] = c["published_at"].dt.tz_localize("UTC")
-    n = t["narratives"].astype({"size": object})
-    n.at[0, "keywords"] = None
-    n.at[0, "representative_claim_ids"] = np.array([], dtype=str)
-    t["narratives"] = n
-    t["runs"]["started_at"] = pd.NaT
-    t["narrative_timeseries"] = t["narrative_timeseries"].drop(columns=["outlet"])  # missing column = NULL
-    page = render_report(t)
-    svg = re.search(r"<svg.*?</svg>", card(page, 1), re.S).group(0)
-    assert svg.count("<rect") == 3
-    assert "Vaccines contain chips." in card(page, 2)  # falls back to the stored representative texts
-    assert summary(page)["Unassigned claims"] == "2 (25.0%)"
+    t["claims"]["narrative_id"] = t["claims"]["narrative_id"].astype("float64")
+    t["narratives"]["keywords"] = [None, "single"]
+    d = by_id(report_data(t))
+    assert d[2]["keywords"] == [] and d[1]["keywords"] == ["single"]
 
 
-def test_cards_show_spread_bursts_and_drift_escaped():
-    import pandas as pd
+def test_write_report_is_atomic_and_creates_folders(tmp_path, monkeypatch):
+    out = tmp_path / "deep" / "r.html"
+    write_report(make_tables(), out)
+    first = out.read_text()
+    assert first.startswith("<!DOCTYPE html>")
 
-    from narratives.report import render_report
-    from narratives.schemas import NARRATIVE_BURSTS, NARRATIVE_DRIFT, NARRATIVE_SPREAD
-
-    narr = pd.DataFrame([{"narrative_id": 1, "theme_id": 1, "label": "NATO expands", "keywords": ["nato"], "size": 2,
-                          "n_articles": 2, "n_outlets": 2, "first_seen": pd.Timestamp("2026-01-05"),
-                          "last_seen": pd.Timestamp("2026-01-20"), "representative_claim_ids": ["c1"],
-                          "representative_claims": ["x"]}])
-    cl = pd.DataFrame([{"claim_id": "c1", "article_id": "a1", "text": "<script>alert(1)</script> junta rises",
-                        "narrative_id": 1.0, "outlet": "RT", "published_at": pd.Timestamp("2026-01-05")}])
-    spread = pd.DataFrame([{"narrative_id": 1, "first_seen": pd.Timestamp("2026-01-05"), "first_outlet": "<b>RT</b>",
-                            "n_outlets": 3, "days_to_2_outlets": 3.0, "days_to_3_outlets": None,
-                            "days_to_5_outlets": None, "outlet_join_days": [0.0, 3.0], "n_reprints": 1,
-                            "n_reprint_outlets": 1}], columns=NARRATIVE_SPREAD.columns)
-    bursts = pd.DataFrame([{"narrative_id": 1, "grain": "day", "period_start": pd.Timestamp("2026-01-10"),
-                            "period_end": pd.Timestamp("2026-01-12"), "score": 7.5, "baseline": 0.4,
-                            "peak_claims": 6}], columns=NARRATIVE_BURSTS.columns)
-    drift = pd.DataFrame([{"narrative_id": 1, "grain": "week", "period_start": pd.Timestamp("2026-01-12"),
-                           "n_claims": 5, "shift_prev": 0.61, "shift_first": 0.6, "rising_terms": ["junta"],
-                           "falling_terms": ["<i>regime</i>"], "representative_claim_id": "c1",
-                           "drift_score": 0.61}], columns=NARRATIVE_DRIFT.columns)
-    page = render_report({"narratives": narr, "claims": cl, "narrative_spread": spread, "narrative_bursts": bursts,
-                          "narrative_drift": drift})
-    assert "Spread: first <b>&lt;b&gt;RT&lt;/b&gt;</b> on 2026-01-05; a second outlet after 3 days" in page
-    assert "2026-01-10 – 2026-01-12: up to 6 claims a day" in page
-    assert "<td>junta</td><td>&lt;i&gt;regime&lt;/i&gt;</td>" in page
-    assert "<script>alert(1)" not in page
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+    monkeypatch.setattr(report.os, "replace", boom)
+    with pytest.raises(RuntimeError):
+        write_report({}, out)
+    assert out.read_text() == first
+    assert [p.name for p in out.parent.iterdir()] == ["r.html"]

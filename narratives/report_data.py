@@ -1,0 +1,293 @@
+"""The data behind the HTML report: one JSON-ready dict built from the output tables.
+
+Everything the page shows comes from here; the page's script only lays it out (with ``textContent``, never as
+HTML). Values are plain numbers, strings and lists; scraped text is passed through as text.
+
+The 2-D map places each narrative at its centroid projected on the two principal axes of all narrative
+centroids (a linear projection: stable, cheap, and the same for every run over the same narratives) and draws
+its claims around it, farther out the lower their similarity to the centroid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlsplit
+
+import numpy as np
+import pandas as pd
+
+from narratives.schemas import (
+    ARTICLES, CLAIMS, NARRATIVE_BURSTS, NARRATIVE_DRIFT, NARRATIVE_LINEAGE, NARRATIVE_OUTLETS, NARRATIVE_SPREAD,
+    NARRATIVE_TIMESERIES, NARRATIVES, QUARANTINE, RUNS, THEMES, TableDef, empty_frame,
+)
+
+A, C, N, TH, TS, R = ARTICLES.c, CLAIMS.c, NARRATIVES.c, THEMES.c, NARRATIVE_TIMESERIES.c, RUNS.c
+SP, B, D, L, O = NARRATIVE_SPREAD.c, NARRATIVE_BURSTS.c, NARRATIVE_DRIFT.c, NARRATIVE_LINEAGE.c, NARRATIVE_OUTLETS.c
+GROWTH_DAYS = 7
+TIMELINE_OUTLETS = 5  # per card: the narrative's top outlets, the rest as "other"
+HEATMAP_NARRATIVES = 30
+HEATMAP_OUTLETS = 25
+MAP_POINTS = 6000
+DRIFT_PERIODS = 12
+TABLES = (ARTICLES, CLAIMS, NARRATIVES, THEMES, NARRATIVE_TIMESERIES, NARRATIVE_OUTLETS, NARRATIVE_SPREAD,
+          NARRATIVE_BURSTS, NARRATIVE_DRIFT, NARRATIVE_LINEAGE, RUNS, QUARANTINE)
+
+
+def _frame(tables: dict, table: TableDef) -> pd.DataFrame:
+    df = tables.get(table.name)
+    df = empty_frame(table) if df is None else df.copy()
+    for col in table.columns:
+        if col not in df.columns:
+            df[col] = None
+    for f in table.schema:
+        if str(f.type).startswith("timestamp"):
+            df[f.name] = pd.to_datetime(df[f.name], errors="coerce", utc=True).dt.tz_localize(None)
+        elif f.name in ("narrative_id", "theme_id", "related_narrative_id"):
+            df[f.name] = pd.to_numeric(df[f.name], errors="coerce").astype("float64")
+    return df.reset_index(drop=True)
+
+
+def _na(v) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(pd.isna(v)) if np.ndim(v) == 0 else False
+    except (TypeError, ValueError):
+        return False
+
+
+def _s(v) -> str | None:
+    return None if _na(v) else str(v)
+
+
+def _date(v) -> str | None:
+    return None if _na(v) else pd.Timestamp(v).strftime("%Y-%m-%d")
+
+
+def _num(v, digits: int = 3):
+    return None if _na(v) else round(float(v), digits)
+
+
+def _list(v) -> list[str]:
+    if isinstance(v, (list, tuple, np.ndarray, pd.Series)):
+        return [str(x) for x in v if not _na(x)]
+    return [] if _na(v) else [str(v)]
+
+
+def safe_url(v) -> str | None:
+    """The URL when it is absolute http(s) without whitespace; None for anything else (javascript:, data:, ...)."""
+    if _na(v):
+        return None
+    s = str(v).strip()
+    try:
+        parts = urlsplit(s)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(ch.isspace() for ch in s):
+        return None
+    return s
+
+
+def _week(ts: pd.Series) -> pd.Series:
+    day = ts.dt.normalize()
+    return day - pd.to_timedelta(day.dt.day_of_week, unit="D")
+
+
+def summary(t: dict[str, pd.DataFrame]) -> dict:
+    claims, runs = t["claims"], t["runs"]
+    dated = claims[C.published_at].dropna()
+    last = runs.sort_values(R.started_at, kind="stable").iloc[-1] if len(runs) else None
+    return {
+        "articles": int(len(t["articles"])), "claims": int(len(claims)),
+        "outlets": int(claims[C.outlet].dropna().nunique()),
+        "first_date": _date(dated.min()) if len(dated) else None, "last_date": _date(dated.max()) if len(dated) else None,
+        "quarantined": int(len(t["quarantine"])), "undated": int(claims[C.published_at].isna().sum()),
+        "unassigned": int(claims[C.narrative_id].isna().sum()), "narratives": int(len(t["narratives"])),
+        "themes": int(len(t["themes"])), "runs": int(len(runs)),
+        "last_run": None if last is None else {"id": _s(last[R.run_id]), "status": _s(last[R.status]),
+                                               "mode": _s(last[R.mode]), "finished": _s(last[R.finished_at])},
+    }
+
+
+def _growth(claims: pd.DataFrame) -> dict[int, tuple[int, int]]:
+    dated = claims[claims[C.published_at].notna() & claims[C.narrative_id].notna()]
+    if dated.empty:
+        return {}
+    end = dated[C.published_at].max().normalize() + pd.Timedelta(days=1)
+    mid, start = end - pd.Timedelta(days=GROWTH_DAYS), end - pd.Timedelta(days=2 * GROWTH_DAYS)
+    ts = dated[C.published_at]
+    last = dated[(ts >= mid) & (ts < end)].groupby(C.narrative_id).size()
+    prev = dated[(ts >= start) & (ts < mid)].groupby(C.narrative_id).size()
+    return {int(i): (int(last.get(i, 0)), int(prev.get(i, 0))) for i in set(last.index) | set(prev.index)}
+
+
+def _timelines(claims: pd.DataFrame, weeks: dict[pd.Timestamp, int]) -> dict[int, dict]:
+    """Per narrative, claims per week and outlet: its top outlets, the rest together as 'other outlets'."""
+    d = claims[claims[C.published_at].notna() & claims[C.narrative_id].notna()]
+    if d.empty:
+        return {}
+    d = pd.DataFrame({"n": d[C.narrative_id].astype(int).to_numpy(), "o": d[C.outlet].fillna("(unknown outlet)").to_numpy(),
+                      "w": _week(d[C.published_at]).map(weeks).to_numpy()})
+    per = d.groupby(["n", "o"]).size().reset_index(name="k").sort_values(["n", "k", "o"], ascending=[True, False, True])
+    per["rank"] = per.groupby("n").cumcount()
+    top = set(zip(per.loc[per["rank"] < TIMELINE_OUTLETS, "n"], per.loc[per["rank"] < TIMELINE_OUTLETS, "o"]))
+    order = {(n, o): r for n, o, r in zip(per["n"], per["o"], per["rank"])}
+    d["name"] = [o if (n, o) in top else "other outlets" for n, o in zip(d["n"], d["o"])]
+    counts = d.groupby(["n", "name", "w"]).size()
+    out: dict[int, dict[str, list]] = {}
+    for (n, name, w), k in counts.items():
+        out.setdefault(int(n), {}).setdefault(name, []).append([int(w), int(k)])
+    return {n: {"series": [{"outlet": o, "points": pts} for o, pts in
+                           sorted(series.items(), key=lambda kv: order.get((n, kv[0]), TIMELINE_OUTLETS))]}
+            for n, series in out.items()}
+
+
+def _records(df: pd.DataFrame, col: str) -> dict[int, list[dict]]:
+    out: dict[int, list[dict]] = {}
+    for rec in df.to_dict("records"):
+        if not _na(rec[col]):
+            out.setdefault(int(rec[col]), []).append(rec)
+    return out
+
+
+def _reps(r: dict, claim_info: dict, urls: dict) -> list[dict]:
+    out = []
+    texts = _list(r[N.representative_claims])
+    for i, cid in enumerate(_list(r[N.representative_claim_ids])):
+        c = claim_info.get(cid)
+        if c is not None:
+            text, outlet, date, speaker, article = c
+            out.append({"text": _s(text), "outlet": _s(outlet), "date": _date(date), "speaker": _s(speaker),
+                        "url": urls.get(article)})
+        elif i < len(texts):
+            out.append({"text": texts[i], "outlet": None, "date": None, "speaker": None, "url": None})
+    return out
+
+
+def _drift(rows: list[dict], texts: dict) -> list[dict]:
+    rows = sorted((r for r in rows if r[D.grain] == "week"), key=lambda r: r[D.period_start])[-DRIFT_PERIODS:]
+    return [{"period": _date(r[D.period_start]), "n": int(r[D.n_claims]), "shift": _num(r[D.shift_prev]),
+             "score": _num(r[D.drift_score]), "rising": _list(r[D.rising_terms])[:5],
+             "falling": _list(r[D.falling_terms])[:5], "rep": texts.get(r[D.representative_claim_id])} for r in rows]
+
+
+def _spread(r: dict | None, outs: list[dict]) -> dict | None:
+    if r is None:
+        return None
+    outs = sorted(outs, key=lambda o: (o[O.lag_days], str(o[O.outlet])))
+    return {"first_outlet": _s(r[SP.first_outlet]), "first_seen": _date(r[SP.first_seen]),
+            "days_to": [_num(r[SP.days_to_2_outlets], 1), _num(r[SP.days_to_3_outlets], 1), _num(r[SP.days_to_5_outlets], 1)],
+            "n_reprints": 0 if _na(r[SP.n_reprints]) else int(r[SP.n_reprints]),
+            "outlets": [[_s(o[O.outlet]), int(o[O.n_claims]), _num(o[O.lag_days], 1)] for o in outs]}
+
+
+def _projection(narrs: pd.DataFrame) -> dict[int, tuple[float, float]]:
+    """Narrative centroids on the first two principal axes of all centroids, scaled to [-1, 1]."""
+    have = narrs[narrs[N.centroid].map(lambda v: isinstance(v, (list, np.ndarray)) and len(v) > 0)]
+    if len(have) < 3 or len(have) < len(narrs):  # no centroids stored (older database): a circle by rank
+        k = max(len(narrs), 1)
+        return {int(n): (float(np.cos(2 * np.pi * i / k)), float(np.sin(2 * np.pi * i / k)))
+                for i, n in enumerate(narrs[N.narrative_id])}
+    M = np.stack([np.asarray(v, dtype=np.float64) for v in have[N.centroid]])
+    M -= M.mean(axis=0)
+    _, _, vt = np.linalg.svd(M, full_matrices=False)
+    P = M @ vt[:2].T
+    P /= np.abs(P).max(axis=0).clip(min=1e-9)
+    return {int(n): (float(x), float(y)) for n, (x, y) in zip(have[N.narrative_id], P)}
+
+
+def _jitter(claim_id: str) -> tuple[float, float]:
+    h = hashlib.blake2b(str(claim_id).encode(), digest_size=8).digest()
+    a = int.from_bytes(h[:4], "little") / 2**32 * 2 * np.pi
+    r = np.sqrt(int.from_bytes(h[4:], "little") / 2**32)
+    return float(np.cos(a) * r), float(np.sin(a) * r)
+
+
+def claim_map(claims: pd.DataFrame, narrs: pd.DataFrame) -> dict:
+    pos = _projection(narrs)
+    assigned = claims[claims[C.narrative_id].notna()]
+    if len(assigned) > MAP_POINTS:  # deterministic sample by claim id hash
+        key = assigned[C.claim_id].map(lambda c: hashlib.blake2b(str(c).encode(), digest_size=4).hexdigest())
+        assigned = assigned.loc[key.sort_values(kind="stable").index[:MAP_POINTS]]
+    pts = []
+    spread = 0.06
+    for cid, nid, m in zip(assigned[C.claim_id], assigned[C.narrative_id], assigned[C.membership]):
+        if int(nid) not in pos:
+            continue
+        x, y = pos[int(nid)]
+        jx, jy = _jitter(cid)
+        scale = spread * (0.3 + (1.0 - (0.0 if _na(m) else float(m))) * 2)
+        pts.append([round(x + jx * scale, 4), round(y + jy * scale, 4), int(nid)])
+    return {"points": pts, "n_claims": int(len(claims[claims[C.narrative_id].notna()])),
+            "centres": [[round(x, 4), round(y, 4), n] for n, (x, y) in pos.items()]}
+
+
+def heatmap(claims: pd.DataFrame, narrs: pd.DataFrame) -> dict:
+    ids = [int(i) for i in narrs[N.narrative_id].head(HEATMAP_NARRATIVES)]
+    sub = claims[claims[C.narrative_id].isin(ids)]
+    if sub.empty:
+        return {"outlets": [], "narratives": [], "values": [], "hidden_outlets": 0}
+    outlet = sub[C.outlet].fillna("(unknown outlet)")
+    counts = sub.assign(_o=outlet).groupby(["_o", C.narrative_id]).size().unstack(fill_value=0)
+    counts = counts.reindex(columns=[float(i) for i in ids], fill_value=0)
+    counts = counts.loc[counts.sum(axis=1).sort_values(ascending=False, kind="stable").index]
+    return {"outlets": [str(o) for o in counts.index[:HEATMAP_OUTLETS]], "narratives": ids,
+            "values": counts.head(HEATMAP_OUTLETS).astype(int).to_numpy().tolist(),
+            "hidden_outlets": max(len(counts) - HEATMAP_OUTLETS, 0)}
+
+
+def report_data(tables: dict[str, pd.DataFrame], title: str = "Narratives report") -> dict:
+    """Everything the report shows, as JSON-ready values."""
+    t = {d.name: _frame(tables or {}, d) for d in TABLES}
+    claims = t["claims"]
+    narrs = t["narratives"].dropna(subset=[N.narrative_id])
+    narrs = narrs.assign(_size=pd.to_numeric(narrs[N.size], errors="coerce").fillna(0))
+    narrs = narrs.sort_values(["_size", N.narrative_id], ascending=[False, True], kind="stable").reset_index(drop=True)
+    arts = t["articles"].drop_duplicates(A.article_id)
+    urls = {a: u for a, u in zip(arts[A.article_id], map(safe_url, arts[A.url])) if u}
+    wanted = {c for v in narrs[N.representative_claim_ids] for c in _list(v)}
+    info = claims[claims[C.claim_id].isin(wanted)]
+    claim_info = {cid: vals for cid, *vals in zip(info[C.claim_id], info[C.text], info[C.outlet], info[C.published_at],
+                                                   info[C.speaker], info[C.article_id])}
+    drift_ids = set(t["narrative_drift"][D.representative_claim_id].dropna())
+    texts = dict(zip(claims.loc[claims[C.claim_id].isin(drift_ids), C.claim_id],
+                     claims.loc[claims[C.claim_id].isin(drift_ids), C.text]))
+    dated = claims[C.published_at].dropna()
+    weeks = sorted(set(_week(dated))) if len(dated) else []
+    timelines = _timelines(claims, {w: i for i, w in enumerate(weeks)})
+    growth = _growth(claims)
+    outs, spread = _records(t["narrative_outlets"], O.narrative_id), _records(t["narrative_spread"], SP.narrative_id)
+    bursts, drift = _records(t["narrative_bursts"], B.narrative_id), _records(t["narrative_drift"], D.narrative_id)
+    lin, rel = _records(t["narrative_lineage"], L.narrative_id), _records(t["narrative_lineage"], L.related_narrative_id)
+    themes = {int(k): str(v) for k, v in zip(t["themes"][TH.theme_id], t["themes"][TH.label]) if not _na(k)}
+    items = []
+    for r in narrs.to_dict("records"):
+        nid = int(r[N.narrative_id])
+        dr = drift.get(nid, [])
+        scores = [x[D.drift_score] for x in dr if not _na(x[D.drift_score])]
+        sp = spread.get(nid)
+        items.append({
+            "id": nid, "theme": None if _na(r[N.theme_id]) else int(r[N.theme_id]), "label": _s(r[N.label]),
+            "keywords": _list(r[N.keywords])[:8], "size": int(r["_size"]),
+            "n_outlets": 0 if _na(r[N.n_outlets]) else int(r[N.n_outlets]),
+            "first": _date(r[N.first_seen]), "last": _date(r[N.last_seen]),
+            "growth": list(growth.get(nid, (0, 0))), "drift": _num(max(scores)) if scores else None,
+            "reps": _reps(r, claim_info, urls), "timeline": timelines.get(nid, {"series": []}),
+            "spread": _spread(sp[0] if sp else None, outs.get(nid, [])),
+            "bursts": [{"grain": _s(b[B.grain]), "start": _date(b[B.period_start]), "end": _date(b[B.period_end]),
+                        "peak": int(b[B.peak_claims]), "baseline": _num(b[B.baseline], 2), "score": _num(b[B.score], 2)}
+                       for b in sorted(bursts.get(nid, []), key=lambda b: (b[B.period_start], str(b[B.grain])))],
+            "periods": _drift(dr, texts),
+            "lineage": [{"run": _s(e[L.run_id]), "event": _s(e[L.event]), "narrative": int(e[L.narrative_id]),
+                         "related": None if _na(e[L.related_narrative_id]) else int(e[L.related_narrative_id]),
+                         "overlap": _num(e[L.overlap], 2)} for e in lin.get(nid, []) + rel.get(nid, [])],
+        })
+    theme_rows = t["themes"].sort_values([TH.size, TH.theme_id], ascending=[False, True], na_position="last")
+    return {
+        "title": title, "summary": summary(t), "weeks": [w.strftime("%Y-%m-%d") for w in weeks],
+        "narratives": items, "theme_labels": {str(k): v for k, v in themes.items()},
+        "themes": [{"id": int(th[TH.theme_id]), "label": _s(th[TH.label]), "keywords": _list(th[TH.keywords])[:8],
+                    "size": int(th[TH.size] or 0), "narratives": [int(n) for n in narrs.loc[narrs[N.theme_id] == th[TH.theme_id], N.narrative_id]]}
+                   for _, th in theme_rows.iterrows() if not _na(th[TH.theme_id])],
+        "heatmap": heatmap(claims, narrs), "map": claim_map(claims, narrs),
+    }
