@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import shutil
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -33,11 +34,13 @@ from narratives.store import read_tables
 
 
 def timed_run(input_path: Path, db: Path, *extra: str) -> tuple[float, dict]:
+    """One `narratives run` in a cold process with its own Prefect home (no task-cache hits from other runs)."""
     out = db.parent
     cmd = [sys.executable, "-m", "flows.cli", "run", str(input_path), "--db", str(db),
            "--report", str(out / "report.html"), "--tables-dir", str(out / "tables"), *extra]
+    env = {**os.environ, "PREFECT_HOME": str(out / f"prefect-{time.time_ns()}")}
     start = time.time()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     took = time.time() - start
     if proc.returncode:
         sys.exit(proc.stdout[-2000:] + proc.stderr[-3000:])

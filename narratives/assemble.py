@@ -57,7 +57,8 @@ def assemble(claims: pd.DataFrame, X: np.ndarray, part: Partition, cfg: LabelCon
     narratives whose claims changed."""
     ids, membership = expand_to_copies(claims, part.ids, part.membership)
     out = claims.copy()
-    claim_theme = np.array([part.theme_of.get(int(i), -1) if i >= 0 else -1 for i in ids], dtype=np.int64)
+    theme_of = part.theme_of
+    claim_theme = np.array([theme_of.get(int(i), -1) if i >= 0 else -1 for i in ids.tolist()], dtype=np.int64)
     out[C.narrative_id] = pd.array(np.where(ids >= 0, ids, None), dtype="Int64")
     out[C.theme_id] = pd.array(np.where(ids >= 0, claim_theme, None), dtype="Int64")
     out[C.membership] = np.where(ids >= 0, membership, np.nan)
@@ -79,7 +80,7 @@ def assemble(claims: pd.DataFrame, X: np.ndarray, part: Partition, cfg: LabelCon
         updated = run_id if nid in changed or prev is None or nid not in prev.index else prev.at[nid, N.updated_run_id]
         rows.append({
             N.narrative_id: nid,
-            N.theme_id: part.theme_of[nid],
+            N.theme_id: theme_of[nid],
             N.label: lab.label,
             N.keywords: lab.keywords,
             N.size: int(ext["size"]),

@@ -140,8 +140,11 @@ def narrative_drift(claims: pd.DataFrame, X: np.ndarray, grains: tuple[str, ...]
         if d.empty:
             break
         periods = period_start(d[C.published_at], grain).to_numpy()
-        for nid in sorted(d[C.narrative_id].unique()):
-            sel = np.flatnonzero((d[C.narrative_id] == nid).to_numpy())
+        keys = d[C.narrative_id].to_numpy(dtype=np.int64)
+        order = np.argsort(keys, kind="stable")  # rows of each narrative, in their original order
+        uniq, starts = np.unique(keys[order], return_index=True)
+        for nid, a, b in zip(uniq, starts, [*starts[1:], len(order)]):
+            sel = order[a:b]
             ps = sorted(set(periods[sel].tolist()))
             docs = d[C.embed_text].iloc[sel].tolist()
             labels = np.array([ps.index(p) for p in periods[sel]])

@@ -60,7 +60,7 @@ class Partition:
 
     def claim_themes(self) -> np.ndarray:
         lookup = self.theme_of
-        return np.array([lookup.get(int(i), -1) if i >= 0 else -1 for i in self.ids], dtype=np.int64)
+        return np.array([lookup.get(int(i), -1) if i >= 0 else -1 for i in self.ids.tolist()], dtype=np.int64)
 
 
 def choose_mode(n_new_claims: int, n_previous_narratives: int, prev_unassigned_share: float,

@@ -20,7 +20,10 @@ def _class_tfidf(docs: list[str], labels: np.ndarray):
 
     labels = np.asarray(labels)
     classes = sorted(set(labels.tolist()))
-    joined = [" ".join(d for d, l in zip(docs, labels) if l == c) for c in classes]
+    parts: dict = {c: [] for c in classes}
+    for d, lab in zip(docs, labels.tolist()):
+        parts[lab].append(d)
+    joined = [" ".join(parts[c]) for c in classes]
     vec = CountVectorizer(stop_words=STOP_WORDS, ngram_range=(1, 2), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b", lowercase=True)
     try:
         counts = vec.fit_transform(joined).astype(np.float64).tocsr()
