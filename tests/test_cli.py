@@ -47,6 +47,7 @@ def test_report_command_rewrites_report(tmp_path, capsys):
     store.finish_run(db, "r1", "succeeded", {"n_claims": 0})
     out = tmp_path / "sub" / "r.html"
     assert main(["report", "--db", str(db), "--out", str(out)]) == 0
-    assert out.is_file() and "There are no narratives" in out.read_text()
+    page = out.read_text()
+    assert out.is_file() and "<dt>Narratives</dt><dd>0</dd>" in page and '"runs":1' in page
     assert main(["report", "--db", str(tmp_path / "none.duckdb"), "--out", str(out)]) == 2
     assert "does not exist" in capsys.readouterr().err
