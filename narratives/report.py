@@ -122,6 +122,9 @@ def write_report(tables: dict[str, pd.DataFrame], out_path, title: str = "Narrat
             fh.write(page)
             fh.flush()
             os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is for sharing
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

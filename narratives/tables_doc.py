@@ -19,6 +19,8 @@ excluded from `narrative_timeseries`, and counted in `runs.n_undated`.
 
 SQL = """## Example queries (DuckDB)
 
+Each of these runs against a real run's database in the test suite (`tests/test_flow.py`).
+
 ```sql
 -- Top growing narratives this week vs last week (all outlets)
 WITH w AS (
@@ -46,8 +48,18 @@ SELECT speaker, count(*) FROM claims WHERE narrative_id = 1 AND speaker IS NOT N
 -- Syndication: which outlets reprint whom
 SELECT original_outlet, outlet, count(*) AS n_reprints FROM reprints GROUP BY ALL ORDER BY 3 DESC;
 
--- The last runs
-SELECT run_id, status, started_at, n_claims, n_narratives, n_unassigned, n_quarantined FROM runs
+-- Narratives that burst in the last 14 days of data
+SELECT b.narrative_id, n.label, b.grain, b.period_start, b.peak_claims, b.score FROM narrative_bursts b
+JOIN narratives n USING (narrative_id)
+WHERE b.period_end >= (SELECT max(published_at) FROM claims) - INTERVAL 14 DAY ORDER BY b.score DESC;
+
+-- Where a narrative came from and what became of the ones that ended (ids are never reused)
+SELECT run_id, event, narrative_id, related_narrative_id, overlap FROM narrative_lineage
+WHERE narrative_id = 1 OR related_narrative_id = 1 ORDER BY run_id;
+
+-- The last runs: what each one did
+SELECT run_id, status, mode, started_at, n_new_claims, n_assigned_existing, n_new_narratives, n_ended_narratives,
+       n_claims, n_narratives, n_unassigned, n_quarantined FROM runs
 ORDER BY started_at DESC;
 ```
 """

@@ -140,3 +140,22 @@ def test_planted_wording_change_is_recovered(demo_run, demo_corpus):
     before = weeks[weeks["period_start"] < week_of_change]
     assert not any(new in t for terms in before["rising_terms"] for t in terms)
     print("wording:", row["period_start"].date(), list(row["rising_terms"]), list(row["falling_terms"]))
+
+
+def test_readme_example_queries_run_on_a_real_database(demo_run):
+    """Every example query in outputs/README.md runs against the demo run's database and returns rows."""
+    import re
+
+    import duckdb
+
+    from narratives.tables_doc import SQL
+
+    block = re.search(r"```sql\n(.*?)```", SQL, re.S).group(1)
+    statements = [s for s in block.split(";") if re.search(r"\b(SELECT|WITH)\b", s)]
+    assert len(statements) == 9
+    con = duckdb.connect(str(demo_run["out"] / "n.duckdb"), read_only=True)
+    try:
+        empty = [s for s in statements if not con.execute(s).fetchall()]
+    finally:
+        con.close()
+    assert len(empty) <= 1 and all("narrative_bursts" in s for s in empty), empty  # recent bursts may be none
