@@ -26,12 +26,12 @@ Each of these runs against a real run's database in the test suite (`tests/test_
 WITH w AS (
   SELECT narrative_id, period_start, n_claims FROM narrative_timeseries
   WHERE grain = 'week' AND outlet IS NULL),
-latest AS (SELECT max(period_start) AS p FROM w)
+cur AS (SELECT narrative_id, n_claims FROM w WHERE period_start = (SELECT max(period_start) FROM w)),
+prev AS (SELECT narrative_id, n_claims FROM w
+         WHERE period_start = (SELECT max(period_start) FROM w) - INTERVAL 7 DAY)
 SELECT n.narrative_id, n.label, coalesce(cur.n_claims, 0) AS this_week, coalesce(prev.n_claims, 0) AS last_week,
        coalesce(cur.n_claims, 0) - coalesce(prev.n_claims, 0) AS growth
-FROM narratives n, latest
-LEFT JOIN w cur  ON cur.narrative_id = n.narrative_id AND cur.period_start = latest.p
-LEFT JOIN w prev ON prev.narrative_id = n.narrative_id AND prev.period_start = latest.p - INTERVAL 7 DAY
+FROM narratives n LEFT JOIN cur USING (narrative_id) LEFT JOIN prev USING (narrative_id)
 ORDER BY growth DESC LIMIT 10;
 
 -- Narrative x outlet matrix (reprinted claims count for every outlet that carried them)

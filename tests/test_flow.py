@@ -152,7 +152,7 @@ def test_readme_example_queries_run_on_a_real_database(demo_run):
 
     block = re.search(r"```sql\n(.*?)```", SQL, re.S).group(1)
     statements = [s for s in block.split(";") if re.search(r"\b(SELECT|WITH)\b", s)]
-    assert len(statements) == 9
+    assert len(statements) == 8
     con = duckdb.connect(str(demo_run["out"] / "n.duckdb"), read_only=True)
     try:
         empty = [s for s in statements if not con.execute(s).fetchall()]
