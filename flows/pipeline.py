@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from prefect import flow, get_run_logger, task
-from prefect.cache_policies import INPUTS, TASK_SOURCE
+from functools import partial
+
+from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 
 from narratives import assemble as assemble_mod
 from narratives import dynamics
@@ -32,56 +34,61 @@ from narratives.syndication import find_reprints, link_copies
 from narratives.track import changed_claims, update_timeseries
 
 
+# Steps are not cached by Prefect (the database is the state between runs; hashing every step's inputs would
+# cost seconds on large frames); only embedding is, by its inputs.
+step = partial(task, cache_policy=NO_CACHE)
+
+
 def _say(msg: str) -> None:
     get_run_logger().info(msg)
 
 
-@task(name="start-run", retries=2, retry_delay_seconds=2)
+@step(name="start-run", retries=2, retry_delay_seconds=2)
 def start_run_task(db: str, run_id: str, config_hash: str, input_path: str) -> None:
     store.start_run(db, run_id, config_hash, input_path)
 
 
-@task(name="ingest", retries=2, retry_delay_seconds=2)
+@step(name="ingest", retries=2, retry_delay_seconds=2)
 def ingest_task(input_path: str, cfg: Config) -> ingest_mod.IngestResult:
     return ingest_mod.ingest(input_path, cfg.ingest)
 
 
-@task(name="load-state", retries=2, retry_delay_seconds=2)
+@step(name="load-state", retries=2, retry_delay_seconds=2)
 def load_state_task(db: str) -> store.State:
     return store.load_state(db)
 
 
-@task(name="split-new")
+@step(name="split-new")
 def split_new_task(records: pd.DataFrame, existing: pd.DataFrame):
     return ingest_mod.split_new(records, existing)
 
 
-@task(name="clean")
+@step(name="clean")
 def clean_task(records: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     return clean_mod.clean_articles(records, OutletAliases.load(cfg.ingest.outlet_aliases), unit=cfg.ingest.unit)
 
 
-@task(name="extract-claims")
+@step(name="extract-claims")
 def claims_task(articles: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     return claims_mod.extract_claims(articles, cfg.claims, unit=cfg.ingest.unit, strip=cfg.embed.strip_attribution)
 
 
-@task(name="merge-claims")
+@step(name="merge-claims")
 def merge_claims_task(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return claims_mod.merge_claims(existing, new)
 
 
-@task(name="find-reprints")
+@step(name="find-reprints")
 def reprints_task(existing: pd.DataFrame, new: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     return find_reprints(pd.concat([existing, new], ignore_index=True), cfg.syndication)
 
 
-@task(name="link-copies")
+@step(name="link-copies")
 def link_copies_task(claims: pd.DataFrame, reprints: pd.DataFrame) -> pd.DataFrame:
     return link_copies(claims, reprints)
 
 
-@task(name="find-uncached", retries=2, retry_delay_seconds=2)
+@step(name="find-uncached", retries=2, retry_delay_seconds=2)
 def uncached_task(texts: list[str], cfg: EmbedConfig, db: str) -> list[str]:
     return uncached_texts(texts, cfg.model, store.DuckDBEmbeddingCache(db))
 
@@ -95,17 +102,17 @@ def embed_task(texts: list[str], cfg: EmbedConfig) -> np.ndarray:
     return embed_texts(texts, make_embedder(cfg), None, cfg.batch_size, progress=len(texts) > 256, on_progress=_say)[0]
 
 
-@task(name="fill-embedding-cache", retries=2, retry_delay_seconds=2)
+@step(name="fill-embedding-cache", retries=2, retry_delay_seconds=2)
 def fill_cache_task(texts: list[str], X: np.ndarray, cfg: EmbedConfig, db: str) -> None:
     fill_cache(texts, X, cfg.model, store.DuckDBEmbeddingCache(db))
 
 
-@task(name="load-vectors", retries=2, retry_delay_seconds=2)
+@step(name="load-vectors", retries=2, retry_delay_seconds=2)
 def vectors_task(texts: list[str], cfg: EmbedConfig, db: str) -> np.ndarray:
     return embed_texts(texts, make_embedder(cfg), store.DuckDBEmbeddingCache(db), cfg.batch_size)[0]
 
 
-@task(name="choose-mode")
+@step(name="choose-mode")
 def choose_mode_task(claims: pd.DataFrame, state: store.State, cfg: Config, force_full: bool) -> str:
     n_prev = len(state.claims)
     share = float(state.claims[CLAIMS.c.narrative_id].isna().mean()) if n_prev else 0.0
@@ -113,7 +120,7 @@ def choose_mode_task(claims: pd.DataFrame, state: store.State, cfg: Config, forc
                                    cfg.update, force_full)
 
 
-@task(name="cluster")
+@step(name="cluster")
 def cluster_task(X: np.ndarray, claims: pd.DataFrame, state: store.State, mode: str, cfg: Config) -> incremental.Partition:
     """Clusters the claims that are not copies of an original claim (reprints are clustered once)."""
     unique = assemble_mod.unique_mask(claims)
@@ -123,28 +130,28 @@ def cluster_task(X: np.ndarray, claims: pd.DataFrame, state: store.State, mode: 
         state.next_narrative_id, {int(k): int(v) for k, v in prev_theme_of.items() if pd.notna(v)}, on_progress=_say)
 
 
-@task(name="label")
+@step(name="label")
 def assemble_task(claims: pd.DataFrame, X: np.ndarray, part: incremental.Partition, cfg: Config, run_id: str,
                   previous: pd.DataFrame) -> assemble_mod.Assembled:
     return assemble_mod.assemble(claims, X, part, cfg.label, run_id, previous)
 
 
-@task(name="changed-claims")
+@step(name="changed-claims")
 def changed_task(claims: pd.DataFrame, stored: pd.DataFrame) -> pd.Series:
     return changed_claims(claims, stored)
 
 
-@task(name="track")
+@step(name="track")
 def track_task(previous: pd.DataFrame, claims: pd.DataFrame, changed: pd.Series, cfg: Config) -> pd.DataFrame:
     return update_timeseries(previous, claims, changed, cfg.track.grains)
 
 
-@task(name="outlets")
+@step(name="outlets")
 def outlets_task(claims: pd.DataFrame) -> pd.DataFrame:
     return dynamics.narrative_outlets(claims)
 
 
-@task(name="dynamics")
+@step(name="dynamics")
 def dynamics_task(claims: pd.DataFrame, X: np.ndarray, outlets: pd.DataFrame, state: store.State,
                   changed: pd.Series) -> dict[str, pd.DataFrame]:
     previous = {S.NARRATIVE_SPREAD.name: state.spread, S.NARRATIVE_BURSTS.name: state.bursts,
@@ -152,23 +159,23 @@ def dynamics_task(claims: pd.DataFrame, X: np.ndarray, outlets: pd.DataFrame, st
     return dynamics.update_dynamics(claims, X, outlets, state.claims, previous, changed)
 
 
-@task(name="store", retries=2, retry_delay_seconds=2)
+@step(name="store", retries=2, retry_delay_seconds=2)
 def store_task(db: str, run_id: str, new_articles: pd.DataFrame, quarantine: list[dict],
                replaced: dict[str, pd.DataFrame], lineage: pd.DataFrame, counts: dict) -> None:
     store.commit_results(db, run_id, new_articles, quarantine, replaced, lineage, counts)
 
 
-@task(name="export-parquet", retries=2, retry_delay_seconds=2)
+@step(name="export-parquet", retries=2, retry_delay_seconds=2)
 def export_task(db: str, tables_dir: str) -> list[Path]:
     return store.export_parquet(db, tables_dir)
 
 
-@task(name="report", retries=1)
+@step(name="report", retries=1)
 def report_task(db: str, path: str) -> Path:
     return report_mod.write_report(store.read_tables(db), path)
 
 
-@task(name="finish-run", retries=2, retry_delay_seconds=2)
+@step(name="finish-run", retries=2, retry_delay_seconds=2)
 def finish_run_task(db: str, run_id: str, status: str, counts: dict | None = None, error: str | None = None) -> None:
     store.finish_run(db, run_id, status, counts, error)
 
