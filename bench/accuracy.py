@@ -9,7 +9,7 @@ are embedded once with the product's path (claim-record cleaning, attribution st
 Unassigned items count as singletons for everyone. Prints k, coverage, ARI, NMI and pairwise F1, and the seed
 agreement (ARI between seeds 1 and 2) of the product.
 
-    .venv/bin/python bench/accuracy.py [--sets euvsdisinfo,clef,semeval] [--no-bertopic]
+    .venv/bin/python bench/accuracy.py [--sets euvsdisinfo,clef,semeval] [--no-bertopic] [--precision fp32|bf16]
 """
 
 from __future__ import annotations
@@ -70,11 +70,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", default="euvsdisinfo,clef,semeval")
     ap.add_argument("--no-bertopic", action="store_true")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"], help="embedding precision")
     args = ap.parse_args()
     if not DATA.is_dir():
         sys.exit(f"dev sets not found at {DATA}: they live in ../shared/data beside the checkout")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    embedder = SentenceTransformerEmbedder()
+    embedder = SentenceTransformerEmbedder(precision=args.precision)
+    print(f"# embeddings: {embedder.name}", flush=True)
     cache = DuckDBEmbeddingCache(ROOT / ".cache" / "bench_embeddings.duckdb")
     rows, agreement = [], {}
     for name in args.sets.split(","):

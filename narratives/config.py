@@ -61,6 +61,7 @@ class EmbedConfig(_Section):
     model: str = PACKAGED_MODEL
     batch_size: int = Field(64, ge=1)
     device: str = "cpu"
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"
     normalize: bool = True
     strip_attribution: bool = True
 

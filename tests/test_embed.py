@@ -95,3 +95,38 @@ def test_fill_cache_reads_the_cache_once():
     texts = [f"text number {i}" for i in range(50)]
     fill_cache(texts, HashingEmbedder(8).encode(texts), "m", cache)
     assert CountingCache.gets == 1 and len(cache.data) == 50
+
+
+@pytest.mark.slow
+def test_bf16_backend_matches_fp32(seeds_dir):
+    """embed.precision=bf16: mean cosine >= 0.99 to fp32 on real claims (the seed pages), and a separate cache key."""
+    from narratives.claims import extract_claims
+    from narratives.clean import clean_articles
+    from narratives.config import Config
+    from narratives.ingest import ingest
+    from narratives.outlets import OutletAliases
+
+    cfg = Config()
+    records = ingest(seeds_dir, cfg.ingest).records
+    claims = extract_claims(clean_articles(records, OutletAliases.load(cfg.ingest.outlet_aliases)), cfg.claims)
+    texts = claims["embed_text"].tolist()
+    assert len(texts) >= 50
+    fp32 = SentenceTransformerEmbedder(precision="fp32")
+    bf16 = SentenceTransformerEmbedder(precision="bf16")
+    A, B = fp32.encode(texts), bf16.encode(texts)
+    cos = (A * B).sum(axis=1)
+    print(f"bf16 vs fp32 on {len(texts)} seed claims: mean cosine {cos.mean():.5f}, min {cos.min():.5f}")
+    assert B.dtype == np.float32 and np.allclose(np.linalg.norm(B, axis=1), 1.0, atol=1e-5)
+    assert cos.mean() >= 0.99 and cos.min() >= 0.98
+    assert bf16.name == fp32.name + "@bf16"
+
+
+def test_precision_auto_and_validation(monkeypatch):
+    from narratives import embed
+
+    monkeypatch.setattr(embed, "cpu_has_bf16", lambda: True)
+    assert embed.resolve_precision("auto") == "bf16" and embed.resolve_precision("auto", "cuda") == "fp32"
+    monkeypatch.setattr(embed, "cpu_has_bf16", lambda: False)
+    assert embed.resolve_precision("auto") == "fp32" and embed.resolve_precision("bf16") == "bf16"
+    with pytest.raises(ConfigError, match="embed.precision"):
+        embed.resolve_precision("int4")
