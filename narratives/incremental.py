@@ -192,9 +192,13 @@ def local_refit(X: np.ndarray, prev_ids: np.ndarray, cluster_cfg: ClusterConfig,
         return ids, _lineage([]), 0
     reach = 1.0 - cluster_cfg.distance_threshold
     agglo = cluster_cfg.method == "agglomerative"
-    nids, C = centroids_of(X, prev)
-    sizes = np.array([(prev == n).sum() for n in nids]) if len(nids) else np.zeros(0, int)
-    means = C * np.array([np.linalg.norm(X[prev == n].astype(np.float64).mean(axis=0)) for n in nids])[:, None] if len(nids) else C
+    nids = np.unique(prev[prev >= 0])
+    pos = np.searchsorted(nids, prev[prev >= 0])
+    sizes = np.bincount(pos, minlength=len(nids))
+    means = np.zeros((len(nids), X.shape[1]))
+    np.add.at(means, pos, X[prev >= 0].astype(np.float64))
+    means /= np.maximum(sizes, 1)[:, None]  # mean vectors: a claim's average similarity to a group is x . mean
+    C = means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
     rest = free
     if agglo and len(nids):
         A = X[free].astype(np.float64) @ means.T
