@@ -347,14 +347,15 @@ def _accept(rec: dict, cfg: IngestConfig, ref: str, source: str, is_raw: bool) -
 RECORD_SUFFIXES = (".jsonl", ".ndjson", ".csv", ".tsv", ".parquet")
 
 
-def check_input(path: str | Path) -> Path:
+def check_input(path: str | Path, allow_empty_folder: bool = False) -> Path:
     """Raise :class:`InputError` unless ``path`` is a readable input (checked before a run starts): a record file,
-    or a folder of raw .txt pages and/or record files (an inbox of daily batches)."""
+    or a folder of raw .txt pages and/or record files (an inbox of daily batches). An empty folder is an error
+    unless ``allow_empty_folder`` (a scheduled run on an inbox with nothing new yet)."""
     p = Path(path)
     if not p.exists():
         raise InputError(f"input {str(p)!r} does not exist (give a .jsonl/.csv/.parquet file or a folder of .txt pages)")
     if p.is_dir():
-        if not any(q.suffix == ".txt" or q.suffix in RECORD_SUFFIXES for q in p.iterdir()):
+        if not allow_empty_folder and not any(q.suffix == ".txt" or q.suffix in RECORD_SUFFIXES for q in p.iterdir()):
             raise InputError(f"folder {str(p)!r} holds no .txt pages and no {'/'.join(RECORD_SUFFIXES)} record files")
     elif p.suffix not in RECORD_SUFFIXES:
         raise InputError(f"input {str(p)!r}: unsupported format {p.suffix!r}; use one of {', '.join(SUFFIXES)} or a folder")
@@ -385,8 +386,9 @@ def _all_rows(p: Path, cfg: IngestConfig):
 
 
 def ingest(path: str | Path, cfg: IngestConfig) -> IngestResult:
-    """Read every record under ``path``; accepted records in ``records``, the rest in ``quarantine``."""
-    p = check_input(path)
+    """Read every record under ``path``; accepted records in ``records``, the rest in ``quarantine``. A folder
+    may be empty (an inbox with nothing new): the result is then empty; the CLI rejects empty folders earlier."""
+    p = check_input(path, allow_empty_folder=True)
     accepted: dict[str, dict] = {}
     quarantine: list[dict] = []
     n_read = n_dup = 0

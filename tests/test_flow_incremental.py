@@ -153,3 +153,17 @@ def test_killed_run_then_rerun_gives_the_same_tables(daily, uninterrupted, stage
     for name in COMPARED:
         pd.testing.assert_frame_equal(_stable(got[name], name), _stable(want[name], name), check_dtype=False,
                                       obj=f"{name} after a kill at {stage!r}")
+
+
+def test_empty_inbox_is_an_unchanged_run(daily, tmp_path):
+    """A scheduled run that finds no new files records an 'unchanged' run and leaves every table as it was."""
+    db = tmp_path / "n.duckdb"
+    shutil.copy(daily["db"], db)
+    before = store.read_tables(db)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    s = _run(db, inbox)
+    assert s["mode"] == "unchanged" and s["n_input_records"] == 0 and s["n_embedded"] == 0
+    after = store.read_tables(db)
+    for name in COMPARED:
+        pd.testing.assert_frame_equal(_stable(after[name], name), _stable(before[name], name), check_dtype=False)
