@@ -120,7 +120,7 @@ class AgglomerativeClusterer:
 
         if len(X) < 2:
             return np.full(len(X), -1, dtype=np.int64)
-        Z = linkage(pdist(X.astype(np.float64), metric="cosine"), method=self.linkage)
+        Z = linkage(condensed_cosine(X), method=self.linkage)
         raw = fcluster(Z, t=self.distance_threshold, criterion="distance")
         sizes = np.bincount(raw)
         return np.where(sizes[raw] >= self.min_cluster_size, raw, -1).astype(np.int64)
@@ -167,6 +167,20 @@ class AgglomerativeClusterer:
                 ok = S[np.arange(len(chunk)), best] >= 1.0 - self.distance_threshold
                 labels[chunk[ok]] = ids[best[ok]]
         return labels
+
+
+def condensed_cosine(X: np.ndarray) -> np.ndarray:
+    """Condensed cosine-distance matrix (as ``scipy.spatial.distance.pdist(X, "cosine")``) from one matrix
+    product: several times faster than pdist's pairwise loop at thousands of rows."""
+    from scipy.spatial.distance import squareform
+
+    Xd = np.asarray(X, dtype=np.float64)
+    norms = np.linalg.norm(Xd, axis=1, keepdims=True)
+    Xd = Xd / np.where(norms == 0, 1.0, norms)
+    cond = squareform(Xd @ Xd.T, checks=False, force="tovector")  # upper triangle of the similarities
+    np.subtract(1.0, cond, out=cond)
+    np.clip(cond, 0.0, 2.0, out=cond)
+    return cond
 
 
 def threshold_components(X: np.ndarray, sim_min: float, block: int = 2048) -> np.ndarray:
