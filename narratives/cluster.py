@@ -103,8 +103,8 @@ class HDBSCANClusterer:
 class AgglomerativeClusterer:
     """Average-linkage (or other) hierarchical clustering on cosine distance, cut at a distance threshold.
 
-    Clusters smaller than ``min_cluster_size`` are left unassigned (-1). Above ``max_exact`` items, a seeded
-    sample is clustered exactly and the rest join the nearest cluster centroid within the threshold."""
+    Clusters smaller than ``min_cluster_size`` are left unassigned (-1). Above ``max_exact`` items each
+    connected component of the within-the-cut graph is clustered on its own (see :meth:`fit_predict`)."""
 
     def __init__(self, distance_threshold: float = 0.45, linkage: str = "average", min_cluster_size: int = 2,
                  max_exact: int = 10_000, seed: int = 42):
@@ -116,7 +116,6 @@ class AgglomerativeClusterer:
 
     def _exact(self, X: np.ndarray) -> np.ndarray:
         from scipy.cluster.hierarchy import fcluster, linkage
-        from scipy.spatial.distance import pdist
 
         if len(X) < 2:
             return np.full(len(X), -1, dtype=np.int64)

@@ -58,10 +58,6 @@ class Partition:
     def theme_of(self) -> dict[int, int]:
         return dict(zip(self.narrative_ids.tolist(), self.theme_ids.tolist()))
 
-    def claim_themes(self) -> np.ndarray:
-        lookup = self.theme_of
-        return np.array([lookup.get(int(i), -1) if i >= 0 else -1 for i in self.ids.tolist()], dtype=np.int64)
-
 
 def choose_mode(n_new_claims: int, n_previous_narratives: int, prev_unassigned_share: float,
                 runs_since_full: int, cfg: UpdateConfig, force_full: bool = False) -> str:
@@ -238,12 +234,12 @@ def local_refit(X: np.ndarray, prev_ids: np.ndarray, cluster_cfg: ClusterConfig,
             ids[alone[ok]] = nids[b[ok]]
         if cluster_cfg.pair_distance:
             linked = link_leftovers(X, np.where(ids >= 0, ids, -1), cluster_cfg.pair_distance)
-            new_pairs = np.unique(linked[(ids < 0) & (linked >= 0) & ~np.isin(linked, ids[ids >= 0])])
-            for p in new_pairs:
-                linked[linked == p] = -(next_id + 10**9)  # placeholder, renumbered below
-                events = pd.concat([events, _lineage([("birth", next_id, None, None)])], ignore_index=True)
-                linked[linked == -(next_id + 10**9)] = next_id
-                next_id += 1
+            born = (ids < 0) & (linked >= 0) & ~np.isin(linked, ids[ids >= 0])  # claims in brand-new pairs
+            new_pairs = np.unique(linked[born])
+            linked[born] = next_id + np.searchsorted(new_pairs, linked[born])
+            events = pd.concat([events, _lineage([("birth", next_id + i, None, None) for i in range(len(new_pairs))])],
+                               ignore_index=True)
+            next_id += len(new_pairs)
             ids = linked
     n_existing = int(((prev < 0) & np.isin(ids, prev[prev >= 0])).sum())
     return ids, events, n_existing
