@@ -9,7 +9,11 @@ are embedded once with the product's path (claim-record cleaning, attribution st
 Unassigned items count as singletons for everyone. Prints k, coverage, ARI, NMI and pairwise F1, and the seed
 agreement (ARI between seeds 1 and 2) of the product.
 
-    .venv/bin/python bench/accuracy.py [--sets euvsdisinfo,clef,semeval] [--no-bertopic] [--precision fp32|bf16]
+    .venv/bin/python bench/accuracy.py [--sets euvsdisinfo,clef,semeval] [--no-bertopic]
+                                       [--backend onnx|torch] [--precision int8|fp32|bf16]
+
+Embeddings come from the configured backend (default: the product's default, ONNX int8); BERTopic gets the
+same vectors.
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ from sklearn.metrics import adjusted_rand_score
 from narratives.claims import strip_attribution
 from narratives.clean import clean_claim_text
 from narratives.cluster import HDBSCANClusterer, NarrativeClusterer, UMAPReducer
-from narratives.config import Config
+from narratives.config import Config, EmbedConfig
 from narratives.devsets import LOADERS
-from narratives.embed import SentenceTransformerEmbedder, embed_texts
+from narratives.embed import SentenceTransformerEmbedder, embed_texts, make_embedder
 from narratives.evaluate import score, with_singletons
 from narratives.store import DuckDBEmbeddingCache
 
@@ -70,12 +74,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", default="euvsdisinfo,clef,semeval")
     ap.add_argument("--no-bertopic", action="store_true")
-    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"], help="embedding precision")
+    ap.add_argument("--backend", default=EmbedConfig().backend, choices=["onnx", "torch"], help="embedding backend")
+    ap.add_argument("--precision", default=None, choices=["int8", "fp32", "bf16", "auto"],
+                    help="embedding precision (default: the backend's default)")
     args = ap.parse_args()
     if not DATA.is_dir():
         sys.exit(f"dev sets not found at {DATA}: they live in ../shared/data beside the checkout")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    embedder = SentenceTransformerEmbedder(precision=args.precision)
+    precision = args.precision or ("int8" if args.backend == "onnx" else "fp32")
+    embedder = make_embedder(EmbedConfig(backend=args.backend, precision=precision))
+    st_model = SentenceTransformerEmbedder()  # BERTopic's embedding_model argument (it gets our vectors)
     print(f"# embeddings: {embedder.name}", flush=True)
     cache = DuckDBEmbeddingCache(ROOT / ".cache" / "bench_embeddings.duckdb")
     rows, agreement = [], {}
@@ -96,9 +104,9 @@ def main() -> None:
         rows.append(row(name, "umap+hdbscan mcs=3", gold, run_plain(X, seed=1)[sc]))
         if not args.no_bertopic:
             try:
-                rows.append(row(name, "bertopic defaults", gold, run_bertopic(docs, X, embedder._load())[sc]))
+                rows.append(row(name, "bertopic defaults", gold, run_bertopic(docs, X, st_model._load())[sc]))
                 rows.append(row(name, "bertopic min_topic_size=5", gold,
-                                run_bertopic(docs, X, embedder._load(), min_topic_size=5)[sc]))
+                                run_bertopic(docs, X, st_model._load(), min_topic_size=5)[sc]))
             except ImportError:
                 print("bertopic not installed: pip install -c constraints.txt '.[bench]'", file=sys.stderr)
         print(f"# {name}: {len(items)} items clustered, {sc.sum()} scored in {len(set(gold))} groups", flush=True)

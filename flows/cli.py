@@ -11,20 +11,12 @@ from pathlib import Path
 DEMO_DIR = "demo_data"
 
 
-def _project_cache_dir() -> Path:
-    """NARRATIVES_CACHE_DIR, else `.cache` in the source checkout, else ~/.cache/narratives."""
-    if os.environ.get("NARRATIVES_CACHE_DIR"):
-        return Path(os.environ["NARRATIVES_CACHE_DIR"])
-    root = Path(__file__).resolve().parent.parent
-    if (root / "pyproject.toml").exists():
-        return root / ".cache"
-    return Path.home() / ".cache" / "narratives"
-
-
 def setup_environment() -> None:
     """Keep Prefect's home, numba's compile cache and temp files inside the project's cache folder; never
     reach out to a model hub. Called by main(), not at import time."""
-    cache = _project_cache_dir()
+    from narratives.config import project_cache_dir
+
+    cache = project_cache_dir()
     defaults = {
         "PREFECT_HOME": cache / "prefect",
         "NUMBA_CACHE_DIR": cache / "numba",
@@ -60,9 +52,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from narratives.ingest import check_input
 
     check_input(args.input)  # fail fast, before a Prefect server starts
-    load_config(args.config)
-    from flows.pipeline import narratives_flow
+    cfg = load_config(args.config)
+    from flows.runners import configured_flow
 
+    narratives_flow = configured_flow(cfg)  # refuses runner.kind 'dask' without a Prefect server
     started = time.time()
     summary = narratives_flow(
         input_path=str(args.input), config_path=args.config, db=args.db, report=args.report,

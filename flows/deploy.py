@@ -14,14 +14,13 @@ whatever the database already holds is skipped, so a run embeds and assigns only
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
 from narratives.config import Config
 from narratives.errors import NarrativesError
 
-from flows.pipeline import narratives_flow
+from flows.runners import configured_flow, require_server as _require_server
 
 
 def deployment_parameters(cfg: Config, config_path: str | None, db: str | None = None) -> dict:
@@ -48,25 +47,16 @@ def schedule_kwargs(cfg: Config) -> dict:
 
 
 def require_server() -> str:
-    url = os.environ.get("PREFECT_API_URL", "")
-    if not url:
-        from prefect.settings import PREFECT_API_URL
-
-        url = PREFECT_API_URL.value() or ""
-    if not url:
-        raise NarrativesError(
-            "narratives serve needs a real Prefect server (schedules do not fire on the temporary one): run "
-            "`prefect server start --host 127.0.0.1` and `export PREFECT_API_URL=http://127.0.0.1:4200/api`")
-    return url
+    return _require_server("narratives serve needs a real Prefect server (schedules do not fire on the temporary one)")
 
 
 def serve(cfg: Config, config_path: str | None, db: str | None = None) -> None:
-    """Serve the deployment until interrupted (one flow run at a time)."""
+    """Serve the deployment until interrupted (one flow run at a time; on Dask when ``runner.kind`` is dask)."""
     url = require_server()
     Path(cfg.schedule.inbox).mkdir(parents=True, exist_ok=True)
     print(f"narratives: serving deployment 'narratives-run/{cfg.schedule.name}' against {url}; "
           f"inbox {Path(cfg.schedule.inbox).resolve()}")
-    narratives_flow.serve(
+    configured_flow(cfg).serve(
         name=cfg.schedule.name, parameters=deployment_parameters(cfg, config_path, db), limit=1,
         description="Process the newly scraped batches in the inbox.", tags=["narratives"],
         **schedule_kwargs(cfg),

@@ -3,6 +3,9 @@
 lock the database -> ingest -> (skip what the database already holds) -> clean -> claims -> reprints -> embed the
 new texts (cached) -> cluster: full, incremental or unchanged (narratives/incremental.py) -> label -> track the
 affected periods -> store (one transaction, with the runs row) -> Parquet export -> report.
+
+Claim extraction and embedding are mapped over chunks (``runner.chunk_size``) through the flow's task runner: one
+chunk after another in this process by default, or on a Dask cluster (flows/runners.py picks it from the config).
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from prefect import flow, get_run_logger, task
-from functools import partial
+from prefect import flow, get_run_logger, task, unmapped
+from functools import lru_cache, partial
 
 from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from narratives import assemble as assemble_mod
+from narratives import chunks
 from narratives import dynamics
 from narratives import claims as claims_mod
 from narratives import clean as clean_mod
@@ -27,7 +32,7 @@ from narratives import incremental
 from narratives import store
 from narratives.config import Config, EmbedConfig, load_config
 from narratives.outlets import OutletAliases
-from narratives.embed import embed_texts, fill_cache, make_embedder, uncached_texts
+from narratives.embed import cache_key, embed_texts, fill_cache, make_embedder, uncached_texts
 from narratives import schemas as S
 from narratives.schemas import ARTICLES, CLAIMS
 from narratives.syndication import find_reprints, link_copies
@@ -70,6 +75,7 @@ def clean_task(records: pd.DataFrame, cfg: Config) -> pd.DataFrame:
 
 @step(name="extract-claims")
 def claims_task(articles: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Claims of one chunk of articles (mapped: runs where the task runner puts it)."""
     return claims_mod.extract_claims(articles, cfg.claims, unit=cfg.ingest.unit, strip=cfg.embed.strip_attribution)
 
 
@@ -90,7 +96,7 @@ def link_copies_task(claims: pd.DataFrame, reprints: pd.DataFrame) -> pd.DataFra
 
 @step(name="find-uncached", retries=2, retry_delay_seconds=2)
 def uncached_task(texts: list[str], cfg: EmbedConfig, db: str) -> list[str]:
-    return uncached_texts(texts, cfg.model, store.DuckDBEmbeddingCache(db))
+    return uncached_texts(texts, cache_key(cfg), store.DuckDBEmbeddingCache(db))
 
 
 @task(
@@ -98,13 +104,22 @@ def uncached_task(texts: list[str], cfg: EmbedConfig, db: str) -> list[str]:
     cache_expiration=timedelta(days=7), retries=1,
 )
 def embed_task(texts: list[str], cfg: EmbedConfig) -> np.ndarray:
-    """Embeds the texts the database cache lacks (Prefect caches the result by its inputs)."""
-    return embed_texts(texts, make_embedder(cfg), None, cfg.batch_size, progress=len(texts) > 256, on_progress=_say)[0]
+    """Embeds one chunk of the texts the database cache lacks, one model call per batch (mapped; Prefect caches
+    each chunk by its inputs). Batches are fixed before chunking, so the vectors do not depend on the chunking."""
+    embedder = _embedder(cfg)
+    _say(f"embedding {len(texts):,} new texts with {embedder.name}")
+    return chunks.map_batches(lambda batch: embedder.encode(batch, batch_size=cfg.batch_size), texts, cfg.batch_size)
+
+
+@lru_cache(maxsize=1)
+def _embedder(cfg: EmbedConfig):
+    """One loaded model per process (a Dask worker embeds many chunks)."""
+    return make_embedder(cfg)
 
 
 @step(name="fill-embedding-cache", retries=2, retry_delay_seconds=2)
 def fill_cache_task(texts: list[str], X: np.ndarray, cfg: EmbedConfig, db: str) -> None:
-    fill_cache(texts, X, cfg.model, store.DuckDBEmbeddingCache(db))
+    fill_cache(texts, X, cache_key(cfg), store.DuckDBEmbeddingCache(db))
 
 
 @step(name="load-vectors", retries=2, retry_delay_seconds=2)
@@ -180,7 +195,8 @@ def finish_run_task(db: str, run_id: str, status: str, counts: dict | None = Non
     store.finish_run(db, run_id, status, counts, error)
 
 
-@flow(name="narratives-run", log_prints=True)
+# Locally the chunks run one after another (the model already uses every core; each thread would hold a copy).
+@flow(name="narratives-run", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=1))
 def narratives_flow(
     input_path: str,
     config_path: str | None = None,
@@ -220,13 +236,16 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool) ->
     quarantine = ingested.quarantine + q_known
     cleaned = clean_task(records, cfg)
     new_articles = cleaned.assign(run_id=run_id)[ARTICLES.columns]
-    new_claims = claims_task(cleaned, cfg)
+    size = cfg.runner.chunk_size
+    new_claims = chunks.concat_frames(claims_task.map(chunks.split_rows(cleaned, size), cfg=unmapped(cfg)).result())
     reprints = reprints_task(state.articles, new_articles, cfg)
     claims = link_copies_task(merge_claims_task(state.claims, new_claims), reprints)
     texts = claims[CLAIMS.c.embed_text].tolist()
     todo = uncached_task(texts, cfg.embed, db)
     if todo:
-        fill_cache_task(todo, embed_task(todo, cfg.embed), cfg.embed, db)
+        parts = chunks.embedding_chunks(todo, cfg.embed.batch_size, size)
+        vectors = embed_task.map(parts, cfg=unmapped(cfg.embed)).result()
+        fill_cache_task(chunks.flatten(parts), chunks.concat_rows(vectors), cfg.embed, db)
     X = vectors_task(texts, cfg.embed, db)
     mode = choose_mode_task(claims, state, cfg, recluster)
     part = cluster_task(X, claims, state, mode, cfg)

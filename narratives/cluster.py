@@ -34,6 +34,8 @@ from typing import Callable, Protocol
 import numpy as np
 
 from narratives.config import ClusterConfig
+from narratives.scale import assign_nearest, novelty_similarity, sampled_fit
+from narratives.scale import centroids as _centroids
 
 
 class Reducer(Protocol):
@@ -232,39 +234,45 @@ def link_leftovers(X: np.ndarray, labels: np.ndarray, max_distance: float, block
     return labels
 
 
-def _centroids(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    C = np.zeros((k, X.shape[1]), dtype=np.float64)
-    for j in range(k):
-        C[j] = X[labels == j].mean(axis=0)
-    norms = np.linalg.norm(C, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return C / norms
-
-
 def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
     """Cluster ids 0..k-1 ordered by size (desc), ties by first member; noise stays -1."""
-    ids = [c for c in np.unique(labels) if c >= 0]
-    order = sorted(ids, key=lambda c: (-(labels == c).sum(), int(np.argmax(labels == c))))
-    remap = {old: new for new, old in enumerate(order)}
-    return np.array([remap.get(c, -1) for c in labels], dtype=np.int64)
+    labels = np.asarray(labels)
+    ok = labels >= 0
+    if not ok.any():
+        return np.full(len(labels), -1, dtype=np.int64)
+    ids, first, inverse, sizes = np.unique(labels[ok], return_index=True, return_inverse=True, return_counts=True)
+    first = np.flatnonzero(ok)[first]
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[np.lexsort((first, -sizes))] = np.arange(len(ids))
+    out = np.full(len(labels), -1, dtype=np.int64)
+    out[ok] = rank[inverse.ravel()]
+    return out
 
 
-def group_themes(centroids: np.ndarray, sizes: np.ndarray, threshold: float) -> np.ndarray:
-    """Theme index (0 = largest theme) per narrative: average linkage on cosine distance, cut at ``threshold``."""
+def group_themes(centroids: np.ndarray, sizes: np.ndarray, threshold: float, max_exact: int = 10_000) -> np.ndarray:
+    """Theme index (0 = largest theme by claims) per narrative: average linkage on cosine distance, cut at
+    ``threshold``; above ``max_exact`` narratives through :class:`AgglomerativeClusterer`'s component-wise
+    method (a narrative it leaves alone is a theme of its own)."""
     k = len(centroids)
     if k == 0:
         return np.zeros(0, dtype=np.int64)
     if k == 1:
         return np.zeros(1, dtype=np.int64)
-    from scipy.cluster.hierarchy import fcluster, linkage
-    from scipy.spatial.distance import pdist
+    if k <= max_exact:
+        from scipy.cluster.hierarchy import fcluster, linkage
+        from scipy.spatial.distance import pdist
 
-    Z = linkage(pdist(centroids, metric="cosine"), method="average")
-    raw = fcluster(Z, t=threshold, criterion="distance") - 1
-    weight = {t: sizes[raw == t].sum() for t in np.unique(raw)}
-    order = sorted(weight, key=lambda t: (-weight[t], int(np.argmax(raw == t))))
-    remap = {old: new for new, old in enumerate(order)}
-    return np.array([remap[t] for t in raw], dtype=np.int64)
+        Z = linkage(pdist(centroids, metric="cosine"), method="average")
+        raw = fcluster(Z, t=threshold, criterion="distance") - 1
+    else:
+        raw = AgglomerativeClusterer(threshold, "average", 1, max_exact).fit_predict(centroids)
+        alone = raw < 0
+        raw[alone] = raw.max() + 1 + np.arange(int(alone.sum()))
+    ids, first, inverse = np.unique(raw, return_index=True, return_inverse=True)
+    weight = np.bincount(inverse.ravel(), weights=np.asarray(sizes, dtype=np.float64), minlength=len(ids))
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[np.lexsort((first, -weight))] = np.arange(len(ids))
+    return rank[inverse.ravel()]
 
 
 class NarrativeClusterer:
@@ -280,8 +288,16 @@ class NarrativeClusterer:
         n = X.shape[0]
         self.params_ = auto_params(n, self.cfg)
         say = on_progress or (lambda _m: None)
+        take = np.zeros(n, dtype=bool)
         if n < max(2, self.params_.min_cluster_size):
             labels = np.full(n, -1, dtype=np.int64)
+        elif n > self.cfg.max_fit:
+            say(f"{n:,} claims > cluster.max_fit={self.cfg.max_fit:,}: fitting on a sample, assigning the rest in batches")
+            one = NarrativeClusterer(self.cfg, self.reducer, self.clusterer)
+            sim_min = novelty_similarity(self.cfg.method, self.cfg.distance_threshold, self.cfg.reassign_threshold)
+            labels = _relabel_by_size(sampled_fit(
+                X, lambda S: one.fit(S).labels_, self.cfg.max_fit, sim_min, self.params_.min_cluster_size,
+                self.cfg.seed, on_progress=say))
         elif self.cfg.method == "agglomerative" and self.clusterer is None:
             say(f"clustering {n:,} claims ({self.cfg.linkage} linkage, cosine distance <= {self.cfg.distance_threshold})")
             labels = _relabel_by_size(AgglomerativeClusterer(
@@ -302,26 +318,26 @@ class NarrativeClusterer:
         self.hdbscan_labels_ = labels.copy()
         self.membership_ = np.full(n, np.nan)
         if k:
-            C = _centroids(X, labels, k)
-            sims = X @ C.T
-            best = sims.argmax(axis=1)
-            best_sim = sims[np.arange(n), best]
-            noise = labels < 0
-            take = noise & (best_sim >= self.cfg.reassign_threshold)
-            labels = labels.copy()
-            labels[take] = best[take]
-            if self.cfg.method == "agglomerative" and self.cfg.pair_distance:
-                labels = link_leftovers(X, labels, self.cfg.pair_distance)
-            labels = _relabel_by_size(labels)
+            if n <= self.cfg.max_fit:  # (the sampled fit reassigned and paired inside each sample)
+                noise = np.flatnonzero(labels < 0)
+                best, _ = assign_nearest(X, noise, _centroids(X, labels, k), self.cfg.reassign_threshold)
+                take[noise] = best >= 0
+                labels = labels.copy()
+                labels[noise[best >= 0]] = best[best >= 0]
+                if self.cfg.method == "agglomerative" and self.cfg.pair_distance:
+                    labels = link_leftovers(X, labels, self.cfg.pair_distance)
+                labels = _relabel_by_size(labels)
             k = int(labels.max() + 1)
             C = _centroids(X, labels, k)
-            assigned = labels >= 0
-            self.membership_[assigned] = (X[assigned] * C[labels[assigned]]).sum(axis=1)
+            assigned = np.flatnonzero(labels >= 0)
+            for start in range(0, len(assigned), 65_536):
+                rows = assigned[start:start + 65_536]
+                self.membership_[rows] = (X[rows] * C[labels[rows]]).sum(axis=1)
             self.centroids_ = C
             sizes = np.bincount(labels[assigned], minlength=k)
-            self.themes_ = group_themes(C, sizes, self.cfg.theme_distance_threshold)
+            self.themes_ = group_themes(C, sizes, self.cfg.theme_distance_threshold, self.cfg.max_exact)
             say(f"found {k} narratives in {len(set(self.themes_.tolist()))} themes; "
-                f"{int((~assigned).sum()):,} of {n:,} claims unassigned ({int(take.sum()):,} outliers reassigned)")
+                f"{int(n - len(assigned)):,} of {n:,} claims unassigned ({int(take.sum()):,} outliers reassigned)")
         else:
             self.centroids_ = np.zeros((0, X.shape[1]))
             self.themes_ = np.zeros(0, dtype=np.int64)

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from narratives.errors import ConfigError
 
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+
+
+def project_cache_dir() -> Path:
+    """Where runs keep caches (Prefect's home, numba's compiled code, ONNX exports, temp files):
+    NARRATIVES_CACHE_DIR, else ``.cache`` in a source checkout, else ``~/.cache/narratives``."""
+    if os.environ.get("NARRATIVES_CACHE_DIR"):
+        return Path(os.environ["NARRATIVES_CACHE_DIR"])
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").exists():
+        return root / ".cache"
+    return Path.home() / ".cache" / "narratives"
 CANONICAL_FIELDS = ("id", "url", "outlet", "published_at", "title", "text")
 
 
@@ -59,11 +71,24 @@ class SyndicationConfig(_Section):
 
 class EmbedConfig(_Section):
     model: str = PACKAGED_MODEL
+    backend: Literal["onnx", "torch"] = "onnx"
     batch_size: int = Field(64, ge=1)
     device: str = "cpu"
-    precision: Literal["fp32", "bf16", "auto"] = "fp32"
+    precision: Literal["int8", "fp32", "bf16", "auto"] = "int8"
+    threads: int | None = Field(None, ge=1)
     normalize: bool = True
     strip_attribution: bool = True
+
+    @model_validator(mode="after")
+    def _precision_fits_backend(self) -> "EmbedConfig":
+        allowed = {"onnx": ("int8", "fp32"), "torch": ("fp32", "bf16", "auto")}[self.backend]
+        if self.precision not in allowed:
+            raise ValueError(f"precision {self.precision!r} is not available with backend {self.backend!r}; "
+                             f"use one of {list(allowed)} (int8 needs backend onnx, bf16 needs backend torch)")
+        if self.backend == "onnx" and self.device != "cpu":
+            raise ValueError(f"device {self.device!r}: backend 'onnx' runs on the CPU; use backend torch for "
+                             "other devices")
+        return self
 
 
 class ClusterConfig(_Section):
@@ -71,6 +96,7 @@ class ClusterConfig(_Section):
     distance_threshold: float = Field(0.45, gt=0.0, le=2.0)
     linkage: Literal["average", "complete", "single", "weighted"] = "average"
     max_exact: int = Field(10_000, ge=100)
+    max_fit: int = Field(100_000, ge=1_000)
     pair_distance: float | None = Field(0.55, gt=0.0, le=2.0)
     seed: int = 42
     n_components: int = Field(5, ge=2)
@@ -108,6 +134,35 @@ class ScheduleConfig(_Section):
         return value
 
 
+class RunnerConfig(_Section):
+    """Where the flow's claim-extraction and embedding chunks run (flows/runners.py builds the task runner)."""
+
+    kind: Literal["local", "dask"] = "local"
+    address: str | None = None
+    n_workers: int = Field(2, ge=1)
+    threads_per_worker: int = Field(1, ge=1)
+    chunk_size: int = Field(2000, ge=1)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme, sep, rest = value.partition("://")
+        host, colon, port = rest.rpartition(":")
+        if scheme not in ("tcp", "tls") or not sep or not colon or not host or not port.isdigit():
+            raise ValueError("must be a Dask scheduler address 'tcp://HOST:PORT' or 'tls://HOST:PORT', "
+                             "e.g. 'tcp://10.0.0.5:8786' (or null to start a local cluster)")
+        return value
+
+    @model_validator(mode="after")
+    def _address_needs_dask(self) -> "RunnerConfig":
+        if self.address is not None and self.kind != "dask":
+            raise ValueError(f"address {self.address!r} is set but kind is {self.kind!r}; set kind: dask to use it "
+                             "(or address: null)")
+        return self
+
+
 class LabelConfig(_Section):
     n_keywords: int = Field(8, ge=1)
     n_representatives: int = Field(3, ge=1, le=10)
@@ -133,6 +188,7 @@ class Config(_Section):
     update: UpdateConfig = Field(default_factory=UpdateConfig)
     label: LabelConfig = Field(default_factory=LabelConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    runner: RunnerConfig = Field(default_factory=RunnerConfig)
     track: TrackConfig = Field(default_factory=TrackConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 

@@ -146,7 +146,23 @@ class HashingEmbedder:
 
 
 def make_embedder(cfg: EmbedConfig) -> Embedder:
+    """The configured backend: ``onnx`` (ONNX Runtime, int8 or fp32; narratives/onnx_embed.py) or ``torch``
+    (sentence-transformers, fp32 or bf16). Each backend/precision has its own cache key (:attr:`name`)."""
+    if cfg.backend == "onnx":
+        from narratives.onnx_embed import OnnxEmbedder
+
+        if not cfg.normalize:
+            raise ConfigError("embed.normalize=false is not available with embed.backend='onnx' "
+                              "(its graph normalises); use embed.backend: torch")
+        return OnnxEmbedder(resolve_model_path(cfg.model), precision=cfg.precision, threads=cfg.threads,
+                            label=cfg.model)
     return SentenceTransformerEmbedder(cfg.model, device=cfg.device, normalize=cfg.normalize, precision=cfg.precision)
+
+
+def cache_key(cfg: EmbedConfig) -> str:
+    """The name the embedding cache files vectors under for this configuration (model, backend, precision);
+    known without loading the model."""
+    return make_embedder(cfg).name
 
 
 def uncached_texts(texts: Sequence[str], model: str, cache: EmbeddingCache | None) -> list[str]:

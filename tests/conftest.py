@@ -42,6 +42,15 @@ def prefect_harness():
         yield
 
 
+@pytest.fixture
+def prefect_server(tmp_path):
+    """A real Prefect server on a free loopback port (tests/prefect_server.py); its home is in tmp_path."""
+    from prefect_server import running_server
+
+    with running_server(tmp_path) as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def demo_corpus(tmp_path_factory):
     from narratives.demo import write_demo_corpus

@@ -3,9 +3,6 @@ seconds apart, and a scheduled run completes and writes the database (slow: star
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from prefect_server import stop
 
 from narratives import store
 
@@ -21,46 +19,12 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
-def test_scheduled_run_completes_on_a_real_server(tmp_path):
+def test_scheduled_run_completes_on_a_real_server(tmp_path, prefect_server):
     from narratives.demo import write_demo_corpus
 
-    port = _free_port()
-    api = f"http://127.0.0.1:{port}/api"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    env.update(PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               PYTHONUNBUFFERED="1")
-    server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                               "--port", str(port)], env=env, cwd=tmp_path, stdout=open(tmp_path / "server.log", "w"),
-                              stderr=subprocess.STDOUT, start_new_session=True)
+    api, env = prefect_server.api, prefect_server.env
     serve = None
     try:
-        deadline = time.time() + 180
-        while True:
-            try:
-                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.time() < deadline, (tmp_path / "server.log").read_text()[-3000:]
-            assert server.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
-            time.sleep(1)
-
         demo = write_demo_corpus(tmp_path / "demo", seed=3, n_articles=40)
         inbox = tmp_path / "inbox"
         inbox.mkdir()
@@ -103,8 +67,7 @@ def test_scheduled_run_completes_on_a_real_server(tmp_path):
         assert daily["entrypoint"] == "flows/pipeline.py:narratives_flow" and daily["work_pool_name"] == "narratives"
     finally:
         if serve is not None:
-            _stop(serve)
-        _stop(server)
+            stop(serve)
     runs = store.read_tables(out / "n.duckdb", ["runs"])["runs"]
     assert (runs["status"] == "succeeded").sum() >= 1
     first = runs.sort_values("started_at").iloc[0]

@@ -1,0 +1,198 @@
+"""ONNX Runtime embedding backend: the sentence-transformers model exported locally, optionally int8-quantised.
+
+``embed.backend: onnx`` runs the model with plain ``onnxruntime`` + ``tokenizers``: no torch at run time (torch
+is imported once, to export). The export is made from the local model folder (the packaged all-MiniLM-L6-v2
+weights by default; nothing is downloaded) on first use and kept in the project's cache folder
+(``<cache>/onnx/<fingerprint>/``), keyed by a fingerprint of the weights, the tokenizer and this exporter's
+version, so other weights or a new exporter never reuse a stale file. Only the project's own export is loaded.
+
+The graph holds the whole sentence-transformers pipeline: transformer -> mean pooling over the attention mask
+-> L2 normalisation (the model's ``modules.json`` and pooling config are checked: other pooling modes are
+refused with a clear error). ``precision='int8'`` applies ONNX Runtime's dynamic quantisation to the MatMul
+weights, per output channel (per-tensor int8 loses too much: mean cosine 0.954 to fp32 on EUvsDisinfo
+summaries against 0.993 per channel).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from narratives.config import project_cache_dir
+from narratives.errors import ConfigError
+
+EXPORT_VERSION = "1"  # bump when the exported graph or the quantisation recipe changes
+ONNX_PRECISIONS = ("fp32", "int8")
+
+
+def _read_json(path: Path) -> dict | list:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def model_layout(model_dir: Path) -> dict:
+    """What the export needs from a sentence-transformers folder: max length and whether to normalise.
+    Raises ConfigError for a pipeline the ONNX graph does not reproduce."""
+    if not (model_dir / "tokenizer.json").exists():
+        raise ConfigError(f"embed.backend='onnx' needs a fast tokenizer file {model_dir / 'tokenizer.json'}; "
+                          "use embed.backend: torch for this model")
+    modules = _read_json(model_dir / "modules.json") or []
+    kinds = [m.get("type", "").rsplit(".", 1)[-1] for m in modules]
+    extra = [k for k in kinds if k not in ("Transformer", "Pooling", "Normalize")]
+    if extra:
+        raise ConfigError(f"embed.backend='onnx' supports Transformer + mean Pooling (+ Normalize) models; "
+                          f"{model_dir} also has {extra}: use embed.backend: torch")
+    pooling_dir = next((m.get("path") for m in modules if m.get("type", "").endswith("Pooling")), "1_Pooling")
+    pooling = _read_json(model_dir / pooling_dir / "config.json")
+    modes = [k for k, v in pooling.items() if k.startswith("pooling_mode") and v]
+    if modes and modes != ["pooling_mode_mean_tokens"]:
+        raise ConfigError(f"embed.backend='onnx' supports mean pooling only; {model_dir} uses {modes}: "
+                          "use embed.backend: torch")
+    st_cfg = _read_json(model_dir / "sentence_bert_config.json")
+    return {"max_seq_length": int(st_cfg.get("max_seq_length") or 256),
+            "normalize": "Normalize" in kinds or not modules}
+
+
+def fingerprint(model_dir: Path, precision: str) -> str:
+    """Hash of the weights, configs and tokenizer files, the precision and the exporter version."""
+    h = hashlib.sha256(f"{EXPORT_VERSION}|{precision}".encode())
+    for p in sorted(model_dir.rglob("*")):
+        if p.is_file() and p.suffix in (".json", ".safetensors", ".bin", ".txt"):
+            h.update(p.relative_to(model_dir).as_posix().encode())
+            with p.open("rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+    return h.hexdigest()[:20]
+
+
+def export_onnx(model_dir: Path, out: Path, precision: str) -> Path:
+    """Export ``model_dir`` to ``out`` (an .onnx file), int8-quantised when asked. Atomic: written to a
+    temporary file in the same folder, then renamed."""
+    import torch  # only the export needs torch
+    from transformers import AutoModel
+
+    layout = model_layout(model_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+
+    class Pipeline(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            h = self.m(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)[0]
+            mask = attention_mask.unsqueeze(-1).to(h.dtype)
+            v = (h * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(v, p=2.0, dim=1) if layout["normalize"] else v
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    dummy = torch.ones(2, 8, dtype=torch.long)
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        fp32 = Path(tmp) / "model.onnx"
+        import warnings
+
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                Pipeline(model), (dummy, dummy, torch.zeros_like(dummy)), str(fp32), input_names=names,
+                output_names=["embedding"], opset_version=17, dynamo=False,
+                dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names}, "embedding": {0: "batch"}},
+            )
+        final = fp32
+        if precision == "int8":
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            final = Path(tmp) / "model_int8.onnx"
+            quantize_dynamic(str(fp32), str(final), weight_type=QuantType.QInt8, per_channel=True,
+                             op_types_to_quantize=["MatMul"])
+        os.replace(final, out)
+    return out
+
+
+def ensure_onnx(model_dir: Path, precision: str, cache_dir: Path | None = None) -> Path:
+    """The cached export of ``model_dir`` at ``precision``, made now if missing."""
+    if precision not in ONNX_PRECISIONS:
+        raise ConfigError(f"embed.precision={precision!r} is not available with embed.backend='onnx'; "
+                          f"use one of {list(ONNX_PRECISIONS)}")
+    path = (cache_dir or project_cache_dir()) / "onnx" / fingerprint(model_dir, precision) / f"model_{precision}.onnx"
+    if not path.exists():
+        export_onnx(model_dir, path, precision)
+    return path
+
+
+class OnnxEmbedder:
+    """Embedder protocol over ONNX Runtime (see module doc). Texts are sorted by length and batched, so little
+    padding is computed; vectors come back in input order, float32, unit length."""
+
+    def __init__(self, model_dir: str | Path, precision: str = "int8", threads: int | None = None,
+                 cache_dir: Path | None = None, label: str | None = None):
+        self.model_dir = Path(model_dir)
+        self.precision = precision
+        self.threads = threads
+        self.cache_dir = cache_dir
+        self.name = f"{label or model_dir}@onnx-{precision}"
+        self._session = None
+
+    @property
+    def dim(self) -> int:
+        self._load()
+        return self._dim
+
+    def _load(self):
+        if self._session is None:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            path = ensure_onnx(self.model_dir, self.precision, self.cache_dir)
+            layout = model_layout(self.model_dir)
+            tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+            tok.enable_truncation(layout["max_seq_length"])
+            tok.no_padding()
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = self.threads or (os.cpu_count() or 1)
+            so.inter_op_num_threads = 1
+            self._session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+            self._tok = tok
+            self._pad = tok.token_to_id("[PAD]") or 0
+            self._dim = int(self._session.run(None, self._feed([tok.encode("x")]))[0].shape[1])
+        return self._session
+
+    def _feed(self, encodings) -> dict[str, np.ndarray]:
+        n = max(len(e.ids) for e in encodings)
+        ids = np.full((len(encodings), n), self._pad, dtype=np.int64)
+        mask = np.zeros((len(encodings), n), dtype=np.int64)
+        types = np.zeros((len(encodings), n), dtype=np.int64)
+        for i, e in enumerate(encodings):
+            ids[i, :len(e.ids)] = e.ids
+            mask[i, :len(e.ids)] = 1
+            types[i, :len(e.ids)] = e.type_ids
+        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        session = self._load()
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        encodings = self._tok.encode_batch(texts)
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), desc="embedding", unit="text")
+        for start in range(0, len(texts), batch_size):
+            idx = order[start:start + batch_size]
+            out[idx] = session.run(None, self._feed([encodings[i] for i in idx]))[0]
+            if bar is not None:
+                bar.update(len(idx))
+        if bar is not None:
+            bar.close()
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1.0, norms)
