@@ -100,11 +100,13 @@ def narrative_bursts(claims: pd.DataFrame, grains: tuple[str, ...] = ("day", "we
             c = series.to_numpy(dtype=float)
             base, z = np.zeros(len(c)), np.zeros(len(c))
             hot = np.zeros(len(c), dtype=bool)
-            for t in range(len(c)):  # bursting periods stay out of later baselines
-                calm = [c[u] for u in range(max(0, t - w), t) if not hot[u]]
-                base[t] = float(np.mean(calm)) if calm else 0.0
+            # Only a period with at least min_count claims can burst, so only those need a baseline (the
+            # series span every period of the corpus: years of days for a narrative seen a few times).
+            for t in np.flatnonzero(c >= mc):  # in time order: bursting periods stay out of later baselines
+                calm = c[max(0, t - w):t][~hot[max(0, t - w):t]]
+                base[t] = float(calm.mean()) if len(calm) else 0.0
                 z[t] = (c[t] - base[t]) / np.sqrt(max(base[t], 0.5))
-                hot[t] = c[t] >= mc and c[t] >= 3 * base[t] and z[t] >= 3
+                hot[t] = c[t] >= 3 * base[t] and z[t] >= 3
             t = 0
             while t < len(c):
                 if not hot[t]:
