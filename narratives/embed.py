@@ -72,8 +72,9 @@ def resolve_precision(precision: str, device: str = "cpu") -> str:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from a local folder; no download at run time.
 
-    ``precision='bf16'`` runs the model in bfloat16 (2.6x faster than fp32 on this project's 2-core AVX512-BF16
-    machine, mean cosine 0.99995 to fp32 on demo sentences); vectors are returned as float32 either way. The
+    ``precision='bf16'`` runs the model in bfloat16 (2.6x faster than fp32 on a 2-core AVX512-BF16 machine, but
+    about 9x slower on a CPU without native bfloat16, where ``auto`` keeps fp32; mean cosine 0.99995 to fp32 on
+    demo sentences); vectors are returned as float32 either way. The
     precision is part of :attr:`name`, so the embedding cache never mixes vectors of different precision."""
 
     def __init__(self, model: str = PACKAGED_MODEL, device: str = "cpu", normalize: bool = True, precision: str = "fp32"):
