@@ -170,15 +170,22 @@ class AgglomerativeClusterer:
         return labels
 
 
-def condensed_cosine(X: np.ndarray) -> np.ndarray:
-    """Condensed cosine-distance matrix (as ``scipy.spatial.distance.pdist(X, "cosine")``) from one matrix
-    product: several times faster than pdist's pairwise loop at thousands of rows."""
-    from scipy.spatial.distance import squareform
-
+def condensed_cosine(X: np.ndarray, block: int = 1024) -> np.ndarray:
+    """Condensed cosine-distance matrix (as ``scipy.spatial.distance.pdist(X, "cosine")``) from blocked matrix
+    products: several times faster than pdist's pairwise loop at thousands of rows, and it never holds the square
+    matrix (memory: the condensed vector plus one block of rows)."""
     Xd = np.asarray(X, dtype=np.float64)
     norms = np.linalg.norm(Xd, axis=1, keepdims=True)
     Xd = Xd / np.where(norms == 0, 1.0, norms)
-    cond = squareform(Xd @ Xd.T, checks=False, force="tovector")  # upper triangle of the similarities
+    n = len(Xd)
+    cond = np.empty(n * (n - 1) // 2, dtype=np.float64)
+    pos = 0
+    for start in range(0, n, block):
+        S = Xd[start:start + block] @ Xd[start:].T  # rows i >= start against columns j >= start
+        for r in range(len(S)):
+            row = S[r, r + 1:]  # j > i = start + r
+            cond[pos:pos + len(row)] = row
+            pos += len(row)
     np.subtract(1.0, cond, out=cond)
     np.clip(cond, 0.0, 2.0, out=cond)
     return cond
