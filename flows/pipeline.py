@@ -32,7 +32,7 @@ from narratives import incremental
 from narratives import store
 from narratives.config import Config, EmbedConfig, load_config
 from narratives.outlets import OutletAliases
-from narratives.embed import cache_key, embed_texts, fill_cache, make_embedder, uncached_texts
+from narratives.embed import cache_key, embed_texts, fill_cache, make_embedder, token_lengths, uncached_texts
 from narratives import schemas as S
 from narratives.schemas import ARTICLES, CLAIMS
 from narratives.syndication import find_reprints, link_copies
@@ -243,7 +243,7 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool) ->
     texts = claims[CLAIMS.c.embed_text].tolist()
     todo = uncached_task(texts, cfg.embed, db)
     if todo:
-        parts = chunks.embedding_chunks(todo, cfg.embed.batch_size, size)
+        parts = chunks.embedding_chunks(todo, cfg.embed.batch_size, size, token_lengths(todo, cfg.embed))
         vectors = embed_task.map(parts, cfg=unmapped(cfg.embed)).result()
         fill_cache_task(chunks.flatten(parts), chunks.concat_rows(vectors), cfg.embed, db)
     X = vectors_task(texts, cfg.embed, db)

@@ -70,11 +70,17 @@ def flatten(parts: Sequence[Sequence[T]]) -> list[T]:
     return [item for part in parts for item in part]
 
 
-def embedding_chunks(texts: Sequence[str], batch_size: int, chunk_size: int) -> list[list[str]]:
+def embedding_chunks(texts: Sequence[str], batch_size: int, chunk_size: int,
+                     lengths: Sequence[int] | None = None) -> list[list[str]]:
     """``texts`` longest first (ties in input order: batches of similar length pad little), in chunks of whole
-    batches: about ``chunk_size`` texts each, rounded down to a multiple of ``batch_size`` (at least one batch)."""
-    ordered = sorted(texts, key=len, reverse=True)  # a stable sort: deterministic for equal lengths
-    return split_list(ordered, max(1, chunk_size // batch_size) * batch_size)
+    batches: about ``chunk_size`` texts each, rounded down to a multiple of ``batch_size`` (at least one batch).
+    ``lengths`` are the texts' model lengths (tokens, :func:`narratives.embed.token_lengths`); characters are a
+    poor stand-in (on 4,000 dev-corpus claims: 50% padding against 7% by tokens, 164 against 233 texts/s)."""
+    key = list(lengths) if lengths is not None else [len(t) for t in texts]
+    if len(key) != len(texts):
+        raise ValueError(f"lengths has {len(key)} values for {len(texts)} texts")
+    order = sorted(range(len(texts)), key=lambda i: -key[i])  # a stable sort: deterministic for equal lengths
+    return split_list([texts[i] for i in order], max(1, chunk_size // batch_size) * batch_size)
 
 
 def map_batches(fn: Callable[[list[T]], np.ndarray], items: Sequence[T], batch_size: int) -> np.ndarray:

@@ -160,6 +160,17 @@ def make_embedder(cfg: EmbedConfig) -> Embedder:
     return SentenceTransformerEmbedder(cfg.model, device=cfg.device, normalize=cfg.normalize, precision=cfg.precision)
 
 
+def token_lengths(texts: Sequence[str], cfg: EmbedConfig) -> list[int]:
+    """Each text's length in the model's tokens (capped at its window), from the model folder's fast tokenizer
+    (``tokenizer.json``) without loading the model; the character count where the folder has none."""
+    from narratives.onnx_embed import load_tokenizer
+
+    tok = load_tokenizer(Path(resolve_model_path(cfg.model)))
+    if tok is None:
+        return [len(t) for t in texts]
+    return [len(e.ids) for e in tok.encode_batch(list(texts))]
+
+
 def cache_key(cfg: EmbedConfig) -> str:
     """The name the embedding cache files vectors under for this configuration (model, backend, precision);
     known without loading the model."""

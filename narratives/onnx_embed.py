@@ -58,6 +58,21 @@ def model_layout(model_dir: Path) -> dict:
             "normalize": "Normalize" in kinds or not modules}
 
 
+def load_tokenizer(model_dir: Path):
+    """The folder's fast tokenizer (``tokenizer.json``), truncating at the model's window, without padding;
+    None when the folder has no such file."""
+    from tokenizers import Tokenizer
+
+    path = model_dir / "tokenizer.json"
+    if not path.exists():
+        return None
+    tok = Tokenizer.from_file(str(path))
+    st_cfg = _read_json(model_dir / "sentence_bert_config.json")
+    tok.enable_truncation(int(st_cfg.get("max_seq_length") or 256))
+    tok.no_padding()
+    return tok
+
+
 def fingerprint(model_dir: Path, precision: str) -> str:
     """Hash of the weights, configs and tokenizer files, the precision and the exporter version."""
     h = hashlib.sha256(f"{EXPORT_VERSION}|{precision}".encode())
@@ -147,13 +162,9 @@ class OnnxEmbedder:
     def _load(self):
         if self._session is None:
             import onnxruntime as ort
-            from tokenizers import Tokenizer
 
             path = ensure_onnx(self.model_dir, self.precision, self.cache_dir)
-            layout = model_layout(self.model_dir)
-            tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
-            tok.enable_truncation(layout["max_seq_length"])
-            tok.no_padding()
+            tok = load_tokenizer(self.model_dir)
             so = ort.SessionOptions()
             so.intra_op_num_threads = self.threads or (os.cpu_count() or 1)
             so.inter_op_num_threads = 1

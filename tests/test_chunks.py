@@ -123,3 +123,17 @@ def test_dask_without_a_prefect_server_is_refused(monkeypatch, tmp_path, capsys)
     err = capsys.readouterr().err
     assert code == 2 and "needs a real Prefect server" in err and "prefect server start" in err
     assert not (tmp_path / "n.duckdb").exists()
+
+
+def test_embedding_chunks_follow_token_lengths():
+    from narratives.config import EmbedConfig
+    from narratives.embed import token_lengths
+
+    texts = ["NATO NATO NATO NATO", "Antidisestablishmentarianism", "a b c d e f g h i j k", "short"]
+    lengths = token_lengths(texts, EmbedConfig())
+    assert lengths == [6, 10, 13, 3]  # wordpieces with [CLS] and [SEP], not characters (19, 28, 21, 5)
+    order = chunks.flatten(chunks.embedding_chunks(texts, 2, 4, lengths))
+    assert order == ["a b c d e f g h i j k", "Antidisestablishmentarianism", "NATO NATO NATO NATO", "short"]
+    assert chunks.flatten(chunks.embedding_chunks(texts, 2, 4))[0] == "Antidisestablishmentarianism"  # by characters
+    with pytest.raises(ValueError, match="lengths has 3 values for 4 texts"):
+        chunks.embedding_chunks(texts, 2, 4, lengths[:3])
