@@ -25,6 +25,8 @@ def project_cache_dir() -> Path:
     if (root / "pyproject.toml").exists():
         return root / ".cache"
     return Path.home() / ".cache" / "narratives"
+
+
 CANONICAL_FIELDS = ("id", "url", "outlet", "published_at", "title", "text")
 
 
