@@ -14,14 +14,7 @@ from narratives.errors import NarrativesError
 from narratives.evaluate import with_singletons
 from narratives.incremental import choose_mode, match_ids, match_themes, update
 from narratives.track import changed_claims, narrative_timeseries, update_timeseries
-
-
-def blobs(n_per=30, k=8, dim=32, spread=0.25, seed=0):
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(k, dim))
-    X = np.repeat(centres, n_per, axis=0) + spread * rng.normal(size=(k * n_per, dim))
-    X /= np.linalg.norm(X, axis=1, keepdims=True)
-    return X.astype(np.float32), np.repeat(np.arange(k), n_per)
+from synthetic import blobs
 
 
 def test_match_ids_keeps_ids_and_records_split_merge_birth_death():

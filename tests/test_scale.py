@@ -8,18 +8,11 @@ from sklearn.metrics import adjusted_rand_score
 from narratives.cluster import NarrativeClusterer, _relabel_by_size, group_themes
 from narratives.config import ClusterConfig
 from narratives.scale import assign_nearest, centroids, sampled_fit
-
-
-def blobs(n_groups: int, per: int, dim: int = 48, spread: float = 0.25, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(size=(n_groups, dim))
-    X = np.repeat(centers, per, axis=0) + spread * rng.normal(size=(n_groups * per, dim))
-    X /= np.linalg.norm(X, axis=1, keepdims=True)
-    return X.astype(np.float32), np.repeat(np.arange(n_groups), per)
+from synthetic import blobs
 
 
 def test_sampled_fit_recovers_groups_and_is_seeded():
-    X, truth = blobs(40, 60)  # 2,400 claims
+    X, truth = blobs(60, 40, dim=48)  # 2,400 claims
     cfg = ClusterConfig(max_fit=1_000)
     exact = NarrativeClusterer(ClusterConfig()).fit(X).labels_
     fit = NarrativeClusterer(cfg).fit(X)
@@ -33,8 +26,8 @@ def test_sampled_fit_recovers_groups_and_is_seeded():
 
 
 def test_later_rounds_find_groups_the_first_sample_missed():
-    X, truth = blobs(30, 40, seed=1)
-    rare, rare_truth = blobs(1, 12, seed=99)  # a small group, unlikely to be sampled twice in round 1
+    X, truth = blobs(40, 30, dim=48, seed=1)
+    rare, rare_truth = blobs(12, 1, dim=48, seed=99)  # a small group, unlikely to be sampled twice in round 1
     X2 = np.vstack([X, rare])
     calls = []
 
@@ -50,7 +43,7 @@ def test_later_rounds_find_groups_the_first_sample_missed():
 
 
 def test_assign_nearest_respects_cut_and_batches():
-    X, _ = blobs(5, 20)
+    X, _ = blobs(20, 5, dim=48)
     C = centroids(X, np.repeat(np.arange(5), 20), 5).astype(np.float32)
     rows = np.arange(len(X))
     a, s = assign_nearest(X, rows, C, 0.5, batch=7)
@@ -68,7 +61,7 @@ def test_relabel_by_size_orders_by_size_then_first_member():
 
 
 def test_group_themes_componentwise_equals_exact_and_orders_by_weight():
-    X, truth = blobs(6, 30, spread=0.15, seed=4)
+    X, truth = blobs(30, 6, dim=48, spread=0.15, seed=4)
     sizes = np.arange(1, len(X) + 1)
     exact = group_themes(X, sizes, 0.5)
     wide = group_themes(X, sizes, 0.5, max_exact=100)  # 180 narratives > 100: component-wise
