@@ -1,7 +1,7 @@
 """Embedding backends side by side on the same real claim texts, in one process: sentences per second and
 fidelity to sentence-transformers fp32 (mean / min cosine, share of nearest neighbours kept).
 
-    .venv/bin/python bench/embed_speed.py [--n 3000] [--threads 2]
+    .venv/bin/python bench/embed_speed.py [--n 2000] [--threads 2]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from narratives.embed import make_embedder  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=3000)
+    ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
     pool = claim_pool(DATA)
