@@ -161,12 +161,8 @@ class AgglomerativeClusterer:
             dense = np.where(labels[sample] >= 0, np.searchsorted(ids, labels[sample]), -1)
             C = _centroids(X[sample], dense, len(ids))
             rest = np.setdiff1d(np.arange(len(X)), sample)
-            for start in range(0, len(rest), 20_000):
-                chunk = rest[start:start + 20_000]
-                S = X[chunk] @ C.T
-                best = S.argmax(axis=1)
-                ok = S[np.arange(len(chunk)), best] >= 1.0 - self.distance_threshold
-                labels[chunk[ok]] = ids[best[ok]]
+            best, _ = assign_nearest(X, rest, C, 1.0 - self.distance_threshold, batch=20_000)
+            labels[rest[best >= 0]] = ids[best[best >= 0]]
         return labels
 
 

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from narratives.cluster import AgglomerativeClusterer, NarrativeClusterer, group_themes, link_leftovers
+from narratives.scale import centroids
 from narratives.config import ClusterConfig, UpdateConfig
 from narratives.schemas import NARRATIVE_LINEAGE
 
@@ -76,13 +77,8 @@ def choose_mode(n_new_claims: int, n_previous_narratives: int, prev_unassigned_s
 def centroids_of(X: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(ids present ascending, unit-length mean embedding of each)."""
     nids = np.unique(ids[ids >= 0])
-    C = np.zeros((len(nids), X.shape[1]), dtype=np.float64)
-    if len(nids):
-        pos = np.searchsorted(nids, ids[ids >= 0])
-        np.add.at(C, pos, X[ids >= 0].astype(np.float64))
-        norms = np.linalg.norm(C, axis=1, keepdims=True)
-        C /= np.where(norms == 0, 1.0, norms)
-    return nids, C
+    pos = np.where(ids >= 0, np.searchsorted(nids, ids), -1)
+    return nids, centroids(X, pos, len(nids))
 
 
 def _membership(X: np.ndarray, ids: np.ndarray, nids: np.ndarray, C: np.ndarray) -> np.ndarray:

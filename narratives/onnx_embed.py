@@ -35,6 +35,11 @@ def _read_json(path: Path) -> dict | list:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
+def _max_seq_length(model_dir: Path) -> int:
+    """The model's window in tokens (``sentence_bert_config.json``; 256 when unstated)."""
+    return int(_read_json(model_dir / "sentence_bert_config.json").get("max_seq_length") or 256)
+
+
 def model_layout(model_dir: Path) -> dict:
     """What the export needs from a sentence-transformers folder: max length and whether to normalise.
     Raises ConfigError for a pipeline the ONNX graph does not reproduce."""
@@ -53,9 +58,7 @@ def model_layout(model_dir: Path) -> dict:
     if modes and modes != ["pooling_mode_mean_tokens"]:
         raise ConfigError(f"embed.backend='onnx' supports mean pooling only; {model_dir} uses {modes}: "
                           "use embed.backend: torch")
-    st_cfg = _read_json(model_dir / "sentence_bert_config.json")
-    return {"max_seq_length": int(st_cfg.get("max_seq_length") or 256),
-            "normalize": "Normalize" in kinds or not modules}
+    return {"max_seq_length": _max_seq_length(model_dir), "normalize": "Normalize" in kinds or not modules}
 
 
 def load_tokenizer(model_dir: Path):
@@ -67,8 +70,7 @@ def load_tokenizer(model_dir: Path):
     if not path.exists():
         return None
     tok = Tokenizer.from_file(str(path))
-    st_cfg = _read_json(model_dir / "sentence_bert_config.json")
-    tok.enable_truncation(int(st_cfg.get("max_seq_length") or 256))
+    tok.enable_truncation(_max_seq_length(model_dir))
     tok.no_padding()
     return tok
 
@@ -192,7 +194,7 @@ class OnnxEmbedder:
             return np.zeros((0, self._dim), dtype=np.float32)
         encodings = self._tok.encode_batch(texts)
         order = np.argsort([len(e.ids) for e in encodings], kind="stable")
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
         bar = None
         if progress:
             from tqdm import tqdm
