@@ -9,7 +9,7 @@ import pandas as pd
 
 from narratives.incremental import Partition
 from narratives.config import LabelConfig
-from narratives.label import class_tfidf_keywords, label_narratives
+from narratives.label import class_tfidf_keywords, label_narratives, term_counts
 from narratives.schemas import CLAIMS, NARRATIVES, THEMES
 from narratives.track import narrative_extent
 
@@ -28,10 +28,9 @@ def expand_to_copies(claims: pd.DataFrame, labels: np.ndarray, membership: np.nd
     full_member = np.full(len(claims), np.nan)
     full_labels[mask] = labels
     full_member[mask] = membership
-    pos = {cid: i for i, cid in enumerate(claims[C.claim_id])}
-    for i in np.flatnonzero(~mask):
-        j = pos[claims[C.original_claim_id].iat[i]]
-        full_labels[i], full_member[i] = full_labels[j], full_member[j]
+    copies = np.flatnonzero(~mask)
+    j = pd.Index(claims[C.claim_id]).get_indexer(claims[C.original_claim_id].to_numpy()[copies])
+    full_labels[copies], full_member[copies] = full_labels[j], full_member[j]
     return full_labels, full_member
 
 
@@ -67,47 +66,51 @@ def assemble(claims: pd.DataFrame, X: np.ndarray, part: Partition, cfg: LabelCon
     nids = part.narrative_ids
     dense = np.where(ids >= 0, np.searchsorted(nids, np.maximum(ids, 0)), -1) if len(nids) else np.full(len(ids), -1)
     docs = out[C.embed_text].tolist()
-    labelled = label_narratives(docs, X, dense, part.centroids, cfg.n_keywords, cfg.n_representatives, cfg.mmr_diversity)
-    extent = narrative_extent(out)
-    prev = previous.set_index(N.narrative_id) if previous is not None and len(previous) else None
-    before = dict(zip(previous[N.narrative_id].tolist(), previous[N.size].tolist())) if prev is not None else {}
-    changed = {n for n in nids.tolist() if part.mode == "full" or before.get(n) != int(extent.at[n, "size"])}
+    counted = term_counts(docs)  # one count matrix for the narratives' and the themes' keywords
+    labelled = label_narratives(docs, X, dense, part.centroids, cfg.n_keywords, cfg.n_representatives,
+                                cfg.mmr_diversity, counted)
+    extent = narrative_extent(out).reindex(nids)
+    sizes = extent["size"].to_numpy(dtype=np.int64) if len(nids) else np.zeros(0, dtype=np.int64)
+    has_prev = previous is not None and len(previous) > 0
+    born_of = dict(zip(previous[N.narrative_id].tolist(), previous[N.born_run_id].tolist())) if has_prev else {}
+    updated_of = dict(zip(previous[N.narrative_id].tolist(), previous[N.updated_run_id].tolist())) if has_prev else {}
+    before = dict(zip(previous[N.narrative_id].tolist(), previous[N.size].tolist())) if has_prev else {}
+    claim_ids, texts = out[C.claim_id].tolist(), out[C.text].tolist()
     rows = []
-    for c, nid in enumerate(nids.tolist()):
+    for c, (nid, size) in enumerate(zip(nids.tolist(), sizes.tolist())):
         lab = labelled[c]
-        ext = extent.loc[nid]
-        born = prev.at[nid, N.born_run_id] if prev is not None and nid in prev.index else run_id
-        updated = run_id if nid in changed or prev is None or nid not in prev.index else prev.at[nid, N.updated_run_id]
+        changed = part.mode == "full" or before.get(nid) != size
+        born, updated = born_of.get(nid), updated_of.get(nid)
         rows.append({
             N.narrative_id: nid,
             N.theme_id: theme_of[nid],
             N.label: lab.label,
             N.keywords: lab.keywords,
-            N.size: int(ext["size"]),
-            N.n_articles: int(ext["n_articles"]),
-            N.n_outlets: int(ext["n_outlets"]),
-            N.first_seen: ext["first_seen"],
-            N.last_seen: ext["last_seen"],
-            N.representative_claim_ids: [out[C.claim_id].iat[i] for i in lab.representative_idx],
-            N.representative_claims: [out[C.text].iat[i] for i in lab.representative_idx],
+            N.size: size,
+            N.representative_claim_ids: [claim_ids[i] for i in lab.representative_idx],
+            N.representative_claims: [texts[i] for i in lab.representative_idx],
             N.centroid: part.centroids[c].astype(np.float32).tolist(),
             N.born_run_id: born if isinstance(born, str) else run_id,
-            N.updated_run_id: updated if isinstance(updated, str) else run_id,
+            N.updated_run_id: updated if isinstance(updated, str) and not changed else run_id,
         })
     narratives = pd.DataFrame(rows, columns=NARRATIVES.columns)
+    if len(nids):
+        for col in (N.n_articles, N.n_outlets, N.first_seen, N.last_seen):
+            narratives[col] = extent[col].reset_index(drop=True)
 
     theme_rows = []
     if len(nids):
-        theme_kw = class_tfidf_keywords(docs, claim_theme, cfg.n_keywords)
+        theme_kw = class_tfidf_keywords(docs, claim_theme, cfg.n_keywords, counted)
+        g = narratives.groupby(N.theme_id, sort=True)
+        first_label, n_narr, size = g[N.label].first(), g.size(), g[N.size].sum()
         for t in sorted(set(part.theme_ids.tolist())):
-            members = narratives[narratives[N.theme_id] == t]
             kw = theme_kw.get(t, [])
             theme_rows.append({
                 TH.theme_id: t,
-                TH.label: ", ".join(kw[:4]) if kw else members[N.label].iat[0],
+                TH.label: ", ".join(kw[:4]) if kw else first_label[t],
                 TH.keywords: kw,
-                TH.n_narratives: len(members),
-                TH.size: int(members[N.size].sum()),
+                TH.n_narratives: int(n_narr[t]),
+                TH.size: int(size[t]),
             })
     themes = pd.DataFrame(theme_rows, columns=THEMES.columns)
     return Assembled(claims=out, narratives=narratives, themes=themes)

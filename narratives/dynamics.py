@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from narratives.label import class_tfidf_keywords_scores
+from narratives.label import class_counts, ctfidf, term_counts
 from narratives.schemas import CLAIMS, NARRATIVE_BURSTS, NARRATIVE_DRIFT, NARRATIVE_OUTLETS, NARRATIVE_SPREAD
 from narratives.track import period_start
 
@@ -47,10 +47,10 @@ def narrative_outlets(claims: pd.DataFrame) -> pd.DataFrame:
         return NARRATIVE_OUTLETS.schema.empty_table().to_pandas()
     all_dated = claims[claims[C.published_at].notna()]
     per_outlet = all_dated[C.outlet].fillna("(unknown)").value_counts()
-    g = d.groupby([C.narrative_id, C.outlet])
+    g = d.assign(_copy=d[C.original_claim_id].notna().astype(np.int64)).groupby([C.narrative_id, C.outlet])
     out = g.agg(n_claims=(C.claim_id, "size"), n_articles=(C.article_id, "nunique"),
                 first_seen=(C.published_at, "min"), last_seen=(C.published_at, "max"),
-                n_reprinted=(C.original_claim_id, lambda s: int(s.notna().sum()))).reset_index()
+                n_reprinted=("_copy", "sum")).reset_index()
     out["share_of_outlet"] = out["n_claims"] / out[C.outlet].map(per_outlet)
     start = d.groupby(C.narrative_id)[C.published_at].min()
     out["lag_days"] = [_days(f - start[n]) for n, f in zip(out[C.narrative_id], out["first_seen"])]
@@ -63,16 +63,19 @@ def narrative_spread(outlets: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFram
     """One row per narrative: first appearance and outlet, how many outlets and how fast they joined."""
     rows = []
     d = _dated(claims)
-    for nid, grp in outlets.groupby(NARRATIVE_OUTLETS.c.narrative_id, sort=True):
-        grp = grp.sort_values(["first_seen", "n_claims", "outlet"], ascending=[True, False, True], kind="stable")
+    copies = d[d[C.original_claim_id].notna()].groupby(C.narrative_id)[C.outlet]
+    n_copies, n_copy_outlets = copies.size(), copies.nunique()
+    ordered = outlets.sort_values([NARRATIVE_OUTLETS.c.narrative_id, "first_seen", "n_claims", "outlet"],
+                                  ascending=[True, True, False, True], kind="stable")
+    for nid, grp in ordered.groupby(NARRATIVE_OUTLETS.c.narrative_id, sort=True):
         joins = [float(x) for x in grp["lag_days"]]
-        copies = d[(d[C.narrative_id] == nid) & d[C.original_claim_id].notna()]
         rows.append({
             "narrative_id": int(nid), "first_seen": grp["first_seen"].iloc[0], "first_outlet": grp["outlet"].iloc[0],
             "n_outlets": len(grp), "days_to_2_outlets": joins[1] if len(joins) > 1 else None,
             "days_to_3_outlets": joins[2] if len(joins) > 2 else None,
             "days_to_5_outlets": joins[4] if len(joins) > 4 else None,
-            "outlet_join_days": joins, "n_reprints": len(copies), "n_reprint_outlets": copies[C.outlet].nunique(),
+            "outlet_join_days": joins, "n_reprints": int(n_copies.get(nid, 0)),
+            "n_reprint_outlets": int(n_copy_outlets.get(nid, 0)),
         })
     return pd.DataFrame(rows, columns=NARRATIVE_SPREAD.columns)
 
@@ -133,24 +136,29 @@ def _unit(v: np.ndarray) -> np.ndarray:
 def narrative_drift(claims: pd.DataFrame, X: np.ndarray, grains: tuple[str, ...] = ("week", "month"),
                     n_terms: int = 5) -> pd.DataFrame:
     """Per narrative and period: centroid shift, rising/falling terms, representative claim (see module doc).
-    ``X`` holds the embeddings of ``claims`` in the same order."""
+    ``X`` holds the embeddings of ``claims`` in the same order. Terms are counted once for all claims; each
+    narrative's c-TF-IDF uses only its own rows and terms."""
     mask = (claims[C.published_at].notna() & claims[C.narrative_id].notna()).to_numpy()
     d = claims[mask]
     Xd = np.asarray(X)[mask]
     rows = []
+    if d.empty:
+        return pd.DataFrame(rows, columns=NARRATIVE_DRIFT.columns)
+    terms, counts = term_counts(d[C.embed_text].tolist())
+    claim_ids = d[C.claim_id].to_numpy()
+    keys = d[C.narrative_id].to_numpy(dtype=np.int64)
+    order = np.argsort(keys, kind="stable")  # rows of each narrative, in their original order
+    uniq, starts = np.unique(keys[order], return_index=True)
     for grain in grains:
-        if d.empty:
-            break
         periods = period_start(d[C.published_at], grain).to_numpy()
-        keys = d[C.narrative_id].to_numpy(dtype=np.int64)
-        order = np.argsort(keys, kind="stable")  # rows of each narrative, in their original order
-        uniq, starts = np.unique(keys[order], return_index=True)
         for nid, a, b in zip(uniq, starts, [*starts[1:], len(order)]):
             sel = order[a:b]
-            ps = sorted(set(periods[sel].tolist()))
-            docs = d[C.embed_text].iloc[sel].tolist()
-            labels = np.array([ps.index(p) for p in periods[sel]])
-            terms, scores = class_tfidf_keywords_scores(docs, labels)
+            ps, labels = np.unique(periods[sel], return_inverse=True)
+            labels = labels.ravel()
+            _, by_period = class_counts(counts[sel], labels)
+            used = np.flatnonzero(np.asarray(by_period.sum(axis=0)).ravel())  # this narrative's own terms
+            scores = ctfidf(by_period[:, used]).toarray()
+            nterms = terms[used]
             first = prev = None
             for k, p in enumerate(ps):
                 members = sel[labels == k]
@@ -158,19 +166,20 @@ def narrative_drift(claims: pd.DataFrame, X: np.ndarray, grains: tuple[str, ...]
                 first = cen if first is None else first
                 rep = members[int(np.argmax(Xd[members] @ cen))]
                 if prev is None:
-                    shift_prev, rising, falling = None, list(terms[np.argsort(-scores[k])][:n_terms]), []
+                    shift_prev, falling = None, []
+                    rising = [str(t) for t in nterms[np.argsort(-scores[k], kind="stable")][:n_terms]]
                 else:
                     shift_prev = float(1.0 - cen @ prev)
                     delta = scores[k] - scores[k - 1]
-                    rising = [str(terms[i]) for i in np.argsort(-delta)[:n_terms] if delta[i] > 0]
-                    falling = [str(terms[i]) for i in np.argsort(delta)[:n_terms] if delta[i] < 0]
+                    rising = [str(nterms[i]) for i in np.argsort(-delta, kind="stable")[:n_terms] if delta[i] > 0]
+                    falling = [str(nterms[i]) for i in np.argsort(delta, kind="stable")[:n_terms] if delta[i] < 0]
                 n = len(members)
                 rows.append({
                     "narrative_id": int(nid), "grain": grain, "period_start": pd.Timestamp(p), "n_claims": n,
                     "shift_prev": None if shift_prev is None else round(shift_prev, 4),
                     "shift_first": round(float(1.0 - cen @ first), 4),
-                    "rising_terms": [str(t) for t in rising], "falling_terms": falling,
-                    "representative_claim_id": d[C.claim_id].iloc[rep],
+                    "rising_terms": rising, "falling_terms": falling,
+                    "representative_claim_id": claim_ids[rep],
                     "drift_score": None if shift_prev is None else round(shift_prev * min(1.0, n / 5), 4),
                 })
                 prev = cen

@@ -13,47 +13,55 @@ EXTRA_STOP = {"said", "says", "told", "according", "also", "would", "could", "on
 STOP_WORDS = sorted(ENGLISH_STOP_WORDS | EXTRA_STOP)
 
 
-def _class_tfidf(docs: list[str], labels: np.ndarray):
-    """(classes, terms, sparse scores) of class-based TF-IDF (BERTopic's c-TF-IDF): tf within the class, idf
-    over classes (``log(1 + avg words per class / term count)``)."""
+def term_counts(docs: list[str]):
+    """(terms, sparse docs x terms counts) of unigrams and bigrams without stop words; terms in sorted order.
+    Bigrams never span two documents."""
     from scipy import sparse
 
-    labels = np.asarray(labels)
-    classes = sorted(set(labels.tolist()))
-    parts: dict = {c: [] for c in classes}
-    for d, lab in zip(docs, labels.tolist()):
-        parts[lab].append(d)
-    joined = [" ".join(parts[c]) for c in classes]
-    vec = CountVectorizer(stop_words=STOP_WORDS, ngram_range=(1, 2), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b", lowercase=True)
+    vec = CountVectorizer(stop_words=STOP_WORDS, ngram_range=(1, 2), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b",
+                          lowercase=True, dtype=np.float64)
     try:
-        counts = vec.fit_transform(joined).astype(np.float64).tocsr()
+        counts = vec.fit_transform(docs).tocsr()
     except ValueError:  # empty vocabulary
-        return classes, np.array([], dtype=object), sparse.csr_matrix((len(classes), 0))
-    terms = np.array(vec.get_feature_names_out())
+        return np.array([], dtype=object), sparse.csr_matrix((len(docs), 0))
+    return np.array(vec.get_feature_names_out()), counts
+
+
+def class_counts(counts, labels: np.ndarray):
+    """(sorted distinct labels, sparse classes x terms sums of the rows of ``counts`` per label)."""
+    from scipy import sparse
+
+    classes, inverse = np.unique(np.asarray(labels), return_inverse=True)
+    n = len(inverse)
+    G = sparse.csr_matrix((np.ones(n), (inverse.ravel(), np.arange(n))), shape=(len(classes), n))
+    return classes, (G @ counts).tocsr()
+
+
+def ctfidf(counts):
+    """Class-based TF-IDF (BERTopic's c-TF-IDF) of a sparse classes x terms count matrix: tf within the class,
+    idf over classes (``log(1 + avg words per class / term count)``)."""
+    from scipy import sparse
+
     words_per_class = np.asarray(counts.sum(axis=1)).ravel()
     words_per_class[words_per_class == 0] = 1.0
-    avg_words = counts.sum() / max(len(classes), 1)
+    avg_words = counts.sum() / max(counts.shape[0], 1)
     idf = np.log(1.0 + avg_words / np.maximum(np.asarray(counts.sum(axis=0)).ravel(), 1.0))
-    scores = sparse.diags(1.0 / words_per_class) @ counts @ sparse.diags(idf)
-    return classes, terms, scores.tocsr()
+    return (sparse.diags(1.0 / words_per_class) @ counts @ sparse.diags(idf)).tocsr()
 
 
-def class_tfidf_keywords_scores(docs: list[str], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(terms, dense scores) for each class in sorted order of the distinct labels (for few classes)."""
-    _, terms, scores = _class_tfidf(docs, labels)
-    return terms, scores.toarray()
-
-
-def class_tfidf_keywords(docs: list[str], labels: np.ndarray, n_keywords: int) -> dict[int, list[str]]:
+def class_tfidf_keywords(docs: list[str], labels: np.ndarray, n_keywords: int, counted=None) -> dict[int, list[str]]:
     """Top terms per class by class-based TF-IDF.
 
-    ``labels`` may contain -1 (unassigned): it counts as a class for the idf but gets no keywords.
+    ``labels`` may contain -1 (unassigned): it counts as a class for the idf but gets no keywords. ``counted``:
+    ``term_counts(docs)`` when the caller already has it.
     """
     labels = np.asarray(labels)
-    classes = sorted(set(labels.tolist()))
-    if not docs or not classes:
+    if not docs or not len(labels):
         return {}
-    _, terms, scores = _class_tfidf(docs, labels)
+    terms, counts = counted if counted is not None else term_counts(docs)
+    classes, by_class = class_counts(counts, labels)
+    classes = classes.tolist()
+    scores = ctfidf(by_class)
     out: dict[int, list[str]] = {}
     for row, c in enumerate(classes):
         if c < 0:
@@ -120,14 +128,17 @@ class NarrativeLabel:
 
 def label_narratives(
     docs: list[str], X: np.ndarray, labels: np.ndarray, centroids: np.ndarray,
-    n_keywords: int = 8, n_representatives: int = 3, diversity: float = 0.5,
+    n_keywords: int = 8, n_representatives: int = 3, diversity: float = 0.5, counted=None,
 ) -> dict[int, NarrativeLabel]:
-    """Keywords, representative claim indices and a label for every cluster id >= 0."""
+    """Keywords, representative claim indices and a label for every cluster id >= 0 (``counted``:
+    ``term_counts(docs)`` when the caller already has it)."""
     labels = np.asarray(labels)
-    kw = class_tfidf_keywords(docs, labels, n_keywords)
+    kw = class_tfidf_keywords(docs, labels, n_keywords, counted)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(len(centroids) + 1))
     out: dict[int, NarrativeLabel] = {}
     for c in range(len(centroids)):
-        idx = np.flatnonzero(labels == c)
+        idx = order[bounds[c]:bounds[c + 1]]
         members = [docs[i] for i in idx]
         local = mmr_select(X[idx], centroids[c], n_representatives, diversity, members)
         reps = [int(idx[i]) for i in local]
@@ -135,6 +146,3 @@ def label_narratives(
         out[c] = NarrativeLabel(keywords=kw.get(c, []), representative_idx=reps, label=label)
     return out
 
-
-def theme_keywords(docs: list[str], theme_of_claim: np.ndarray, n_keywords: int) -> dict[int, list[str]]:
-    return class_tfidf_keywords(docs, theme_of_claim, n_keywords)

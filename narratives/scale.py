@@ -31,9 +31,15 @@ def novelty_similarity(method: str, distance_threshold: float, reassign_threshol
 def centroids(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     """Unit-length mean of each cluster 0..k-1 (float64; a zero row for an empty id), one pass over the
     assigned rows."""
+    from scipy import sparse
+
     C = np.zeros((k, X.shape[1]), dtype=np.float64)
-    ok = labels >= 0
-    np.add.at(C, labels[ok], X[ok])
+    for start in range(0, len(labels), 65536):  # sums as sparse indicator @ block: no float64 copy of all of X
+        lab = np.asarray(labels[start:start + 65536])
+        ok = np.flatnonzero(lab >= 0)
+        if len(ok):
+            G = sparse.csr_matrix((np.ones(len(ok)), (lab[ok], ok)), shape=(k, len(lab)))
+            C += G @ np.asarray(X[start:start + len(lab)], dtype=np.float64)
     norms = np.linalg.norm(C, axis=1, keepdims=True)
     return C / np.where(norms == 0, 1.0, norms)
 

@@ -28,41 +28,79 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text.lower())
 
 
-def shingles(text: str, k: int) -> set[int]:
-    """Hashed k-word shingles (a text shorter than k words gives one shingle of all its words)."""
-    w = _words(text)
-    grams = [" ".join(w[i:i + k]) for i in range(max(1, len(w) - k + 1))] if w else []
-    return {int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "little") >> 3 for g in grams}
+_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
-def minhash(sets: list[set[int]], num_perm: int, seed: int = 1) -> np.ndarray:
-    """MinHash signatures (len(sets) x num_perm) with universal hashing (a*x + b) mod (2^61 - 1)."""
+def shingles(text: str | list[str], k: int, word_hash: dict[str, int] | None = None) -> set[int]:
+    """Hashed k-word shingles of a text (or of its words) (a text shorter than k words gives one shingle of all
+    its words). Each word is hashed once (blake2b, stable across processes; ``word_hash`` caches them across
+    calls) and the k hashes of a shingle are combined in order with numpy."""
+    w = _words(text) if isinstance(text, str) else text
+    if not w:
+        return set()
+    cache = word_hash if word_hash is not None else {}
+    h = np.empty(len(w), dtype=np.uint64)
+    for i, x in enumerate(w):
+        v = cache.get(x)
+        if v is None:
+            v = cache[x] = int.from_bytes(hashlib.blake2b(x.encode(), digest_size=8).digest(), "little")
+        h[i] = v
+    k = min(k, len(w))
+    n = len(w) - k + 1
+    acc = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(k):
+            acc = acc * _MIX + h[j:j + n]
+    return set((acc >> np.uint64(3)).tolist())
+
+
+def minhash(sets: list[set[int]], num_perm: int, seed: int = 1, block: int = 8192) -> np.ndarray:
+    """MinHash signatures (len(sets) x num_perm) with universal hashing (a*x + b) mod (2^61 - 1); an empty set
+    keeps the maximum value. Computed for about ``block`` shingles at a time."""
     rng = np.random.default_rng(seed)
     a = rng.integers(1, int(_MERSENNE), size=num_perm, dtype=np.uint64)
     b = rng.integers(0, int(_MERSENNE), size=num_perm, dtype=np.uint64)
     sig = np.full((len(sets), num_perm), np.iinfo(np.uint64).max, dtype=np.uint64)
-    for i, s in enumerate(sets):
-        if not s:
-            continue
-        x = np.fromiter(s, dtype=np.uint64)[:, None]
-        with np.errstate(over="ignore"):
-            sig[i] = ((a * x + b) % _MERSENNE).min(axis=0)
+    sizes = np.array([len(x) for x in sets], dtype=np.int64)
+    ends = np.cumsum(sizes)
+    i = 0
+    while i < len(sets):
+        j = max(i + 1, int(np.searchsorted(ends, (ends[i - 1] if i else 0) + block, side="right")))
+        rows = [r for r in range(i, j) if sizes[r]]
+        if rows:
+            x = np.fromiter((v for r in rows for v in sets[r]), dtype=np.uint64, count=int(sizes[rows].sum()))[:, None]
+            with np.errstate(over="ignore"):
+                y = a * x + b
+            hashed = (y & _MERSENNE) + (y >> np.uint64(61))  # y mod (2^61 - 1) without a division
+            hashed -= np.where(hashed >= _MERSENNE, _MERSENNE, np.uint64(0))
+            starts = np.concatenate([[0], np.cumsum(sizes[rows])[:-1]])
+            sig[rows] = np.minimum.reduceat(hashed, starts, axis=0)
+        i = j
     return sig
 
 
-def _candidates(sig: np.ndarray, bands: int) -> set[tuple[int, int]]:
+def _candidates(sig: np.ndarray, bands: int, max_bucket: int = 200) -> set[tuple[int, int]]:
+    """Pairs of rows whose signatures agree on all rows of at least one band (buckets larger than
+    ``max_bucket`` are skipped: boilerplate, not reprints)."""
     rows = sig.shape[1] // bands
     pairs: set[tuple[int, int]] = set()
     for band in range(bands):
-        buckets: dict[bytes, list[int]] = defaultdict(list)
         chunk = np.ascontiguousarray(sig[:, band * rows:(band + 1) * rows])
-        for i in range(len(sig)):
-            buckets[chunk[i].tobytes()].append(i)
-        for members in buckets.values():
-            if 1 < len(members) <= 200:
-                for x in range(len(members)):
-                    for y in range(x + 1, len(members)):
-                        pairs.add((members[x], members[y]))
+        keys = chunk.view(np.dtype((np.void, chunk.dtype.itemsize * rows))).ravel()
+        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        inverse = inverse.ravel()
+        shared = np.flatnonzero((counts > 1) & (counts <= max_bucket))
+        if not len(shared):
+            continue
+        in_shared = np.isin(inverse, shared)
+        idx = np.flatnonzero(in_shared)
+        idx = idx[np.argsort(inverse[idx], kind="stable")]
+        bounds = np.flatnonzero(np.diff(inverse[idx])) + 1
+        for members in np.split(idx, bounds):
+            m = members.tolist()
+            for x in range(len(m)):
+                for y in range(x + 1, len(m)):
+                    pairs.add((m[x], m[y]))
     return pairs
 
 
@@ -76,8 +114,10 @@ def find_reprints(articles: pd.DataFrame, cfg: SyndicationConfig) -> pd.DataFram
         return REPRINTS.schema.empty_table().to_pandas()
     ids = articles["article_id"].tolist()
     texts = articles["clean_text"].fillna("").tolist()
-    norm = [" ".join(_words(t)) for t in texts]
-    sets = [shingles(t, cfg.shingle_words) for t in texts]
+    words = [_words(t) for t in texts]
+    norm = [" ".join(w) for w in words]
+    word_hash: dict[str, int] = {}
+    sets = [shingles(w, cfg.shingle_words, word_hash) for w in words]
     parent = list(range(len(ids)))
 
     def find(i: int) -> int:
@@ -96,7 +136,7 @@ def find_reprints(articles: pd.DataFrame, cfg: SyndicationConfig) -> pd.DataFram
                 union(i, by_text[t])
             else:
                 by_text[t] = i
-    long_enough = [i for i, t in enumerate(norm) if len(t.split()) >= cfg.min_words]
+    long_enough = [i for i, w in enumerate(words) if len(w) >= cfg.min_words]
     if len(long_enough) > 1:
         sig = minhash([sets[i] for i in long_enough], cfg.num_perm, cfg.seed)
         for x, y in _candidates(sig, cfg.bands):

@@ -3,7 +3,7 @@ import pytest
 
 from narratives.cluster import NarrativeClusterer, auto_params, group_themes
 from narratives.config import ClusterConfig
-from narratives.label import class_tfidf_keywords, mmr_select, short_label
+from narratives.label import class_counts, class_tfidf_keywords, mmr_select, short_label, term_counts
 
 
 def blobs(n_per=60, k=5, dim=32, seed=0, spread=0.05):
@@ -60,6 +60,17 @@ def test_class_tfidf_prefers_distinguishing_terms():
     assert "borders" in kw[0] and "nato" in kw[0]
     assert "sanctions" in kw[1] and "economy" in kw[1]
     assert -1 not in kw
+
+
+def test_class_tfidf_bigrams_stay_inside_one_claim():
+    """Claims of a class are counted one by one: no bigram joins the end of one claim to the next one."""
+    docs = ["Sanctions hurt Europe", "Moscow warns NATO", "Sanctions hurt Europe", "Moscow warns NATO"]
+    terms, counts = term_counts(docs)
+    assert {"hurt europe", "warns nato"} <= set(terms)
+    assert not {"europe moscow", "nato sanctions"} & set(terms)
+    classes, by_class = class_counts(counts, np.array([1, 1, 0, 1]))
+    assert classes.tolist() == [0, 1]
+    assert by_class[1, list(terms).index("warns nato")] == 2 and by_class[0, list(terms).index("hurt europe")] == 1
 
 
 def test_mmr_picks_central_then_diverse():

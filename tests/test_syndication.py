@@ -28,6 +28,30 @@ def test_minhash_estimates_jaccard():
     assert abs(est - true) < 0.1 and 0.7 < true < 1.0
 
 
+def test_minhash_is_universal_hashing_mod_mersenne_prime():
+    """The blocked, division-free signatures equal min((a*x + b) mod (2^61 - 1)) computed set by set."""
+    rng = np.random.default_rng(3)
+    sets = [set(rng.integers(0, 2**61, size=n).tolist()) for n in (0, 1, 7, 300, 2000, 40)]
+    sig = minhash(sets, 64, seed=5, block=500)
+    r = np.random.default_rng(5)
+    m = np.uint64((1 << 61) - 1)
+    a = r.integers(1, int(m), size=64, dtype=np.uint64)
+    b = r.integers(0, int(m), size=64, dtype=np.uint64)
+    assert (sig[0] == np.iinfo(np.uint64).max).all()
+    for row, s in zip(sig[1:], sets[1:]):
+        x = np.fromiter(s, dtype=np.uint64)[:, None]
+        with np.errstate(over="ignore"):
+            assert np.array_equal(row, ((a * x + b) % m).min(axis=0))
+
+
+def test_shingles_are_ordered_word_grams():
+    """A shingle is the words in order: the same words reordered give other shingles; equal texts equal sets."""
+    assert shingles("a b c d e f", 5) == shingles("A b, c d e f!", 5)
+    assert len(shingles("a b c d e f", 5)) == 2
+    assert not shingles("a b c d e f", 5) & shingles("b a c d e f", 5)
+    assert len(shingles("a b", 5)) == 1 and shingles("", 5) == set()
+
+
 def test_reprints_link_copies_to_earliest_original():
     edited = BODY.replace("on Monday", "on Monday evening").replace("more than forty", "over 40")
     df = arts([
