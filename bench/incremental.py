@@ -8,7 +8,12 @@ articles by date as "today's batch", and times:
 and prints the ratio incremental / full, which the issue wants <= 0.10, and the agreement (ARI) of the
 incremental database with the full one.
 
-    .venv/bin/python bench/incremental.py [--articles 4000] [--seed 7] [--share 0.01]
+By default each command starts Prefect's temporary server (what a cron job calling `narratives run` pays). With
+--server every command runs against one real Prefect server started for the bench, as the runs of a served
+deployment (`narratives serve`) do; the incremental run is then also timed with the temporary server, on a copy
+of the same database, for comparison.
+
+    .venv/bin/python bench/incremental.py [--articles 4000] [--seed 7] [--share 0.01] [--server]
 """
 
 from __future__ import annotations
@@ -28,19 +33,20 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
+from flows.local_server import running_server
 from narratives.demo import write_demo_corpus
 from narratives.evaluate import with_singletons
 from narratives.store import read_tables
 
 
-def timed_run(input_path: Path, db: Path, *extra: str) -> tuple[float, dict]:
+def timed_run(input_path: Path, db: Path, *extra: str, env: dict | None = None) -> tuple[float, dict]:
     """One `narratives run` in a cold process. PREFECT_HOME is this bench's own (set up once in main), so no
     run finds embeddings in Prefect's task cache from an earlier bench, and none pays for creating Prefect's
     database, as a scheduled deployment would not."""
     out = db.parent
     cmd = [sys.executable, "-m", "flows.cli", "run", str(input_path), "--db", str(db),
            "--report", str(out / "report.html"), "--tables-dir", str(out / "tables"), *extra]
-    env = dict(os.environ)
+    env = dict(env or os.environ)
     start = time.time()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     took = time.time() - start
@@ -56,6 +62,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--share", type=float, default=0.01, help="share of articles in the new batch")
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary folder)")
+    ap.add_argument("--server", action="store_true", help="run every command against one real Prefect server")
     args = ap.parse_args()
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
@@ -76,12 +83,18 @@ def main() -> None:
         subprocess.run([sys.executable, "-c", "from prefect import flow; flow(lambda: None)()"], check=True,
                        capture_output=True)  # create Prefect's database before timing anything
 
-        full_s, full_run = timed_run(t / "all.jsonl", t / "full" / "n.duckdb")
-        base_s, _ = timed_run(t / "base.jsonl", t / "inc" / "n.duckdb")
-        shutil.copy(t / "inc" / "n.duckdb", t / "inc" / "base.duckdb")
-        inc_s, inc_run = timed_run(t / "today.jsonl", t / "inc" / "n.duckdb")
-        inc_ids = read_tables(t / "inc" / "n.duckdb", ["claims"])["claims"].set_index("claim_id")["narrative_id"]
-        refit_s, refit_run = timed_run(t / "today.jsonl", t / "inc" / "n.duckdb", "--recluster")
+        with (running_server(t / "server") if args.server else contextlib.nullcontext()) as server:
+            env = server.env if server else None
+            full_s, full_run = timed_run(t / "all.jsonl", t / "full" / "n.duckdb", env=env)
+            base_s, _ = timed_run(t / "base.jsonl", t / "inc" / "n.duckdb", env=env)
+            shutil.copy(t / "inc" / "n.duckdb", t / "inc" / "base.duckdb")
+            inc_s, inc_run = timed_run(t / "today.jsonl", t / "inc" / "n.duckdb", env=env)
+            if server:  # the same incremental run with the temporary server, on a copy of the base database
+                (t / "temp").mkdir(exist_ok=True)
+                shutil.copy(t / "inc" / "base.duckdb", t / "temp" / "n.duckdb")
+                temp_s, _ = timed_run(t / "today.jsonl", t / "temp" / "n.duckdb")
+            inc_ids = read_tables(t / "inc" / "n.duckdb", ["claims"])["claims"].set_index("claim_id")["narrative_id"]
+            refit_s, refit_run = timed_run(t / "today.jsonl", t / "inc" / "n.duckdb", "--recluster", env=env)
 
         full_ids = read_tables(t / "full" / "n.duckdb", ["claims"])["claims"].set_index("claim_id")["narrative_id"]
         after_refit = read_tables(t / "inc" / "n.duckdb", ["claims"])["claims"].set_index("claim_id")["narrative_id"]
@@ -93,7 +106,11 @@ def main() -> None:
           f"{int(inc_run['n_embedded']):,} embedded by the incremental run)")
     print(f"full_s              {full_s:.1f}  (one run over everything, empty database, cold process)")
     print(f"base_s              {base_s:.1f}  (setup: the other 99%)")
-    print(f"incremental_s       {inc_s:.1f}  (mode={inc_run['mode']}, cold process incl. Prefect temporary server)")
+    where = "against the real Prefect server" if args.server else "incl. Prefect temporary server"
+    print(f"prefect             {'one real server for every run (--server)' if args.server else 'temporary server per run'}")
+    print(f"incremental_s       {inc_s:.1f}  (mode={inc_run['mode']}, cold process {where})")
+    if args.server:
+        print(f"incremental_temp_s  {temp_s:.1f}  (the same run with Prefect's temporary server instead)")
     print(f"refit_warm_s        {refit_s:.1f}  (--recluster, embeddings cached; mode={refit_run['mode']})")
     print(f"agreement_ari       {ari:.3f}  (incremental database vs the full run, claim -> narrative)")
     print(f"ids_kept_by_refit   {kept:.3f}  (share of assigned claims keeping their narrative_id across --recluster)")

@@ -45,7 +45,7 @@ def prefect_harness():
 @pytest.fixture
 def prefect_server(tmp_path):
     """A real Prefect server on a free loopback port (tests/prefect_server.py); its home is in tmp_path."""
-    from prefect_server import running_server
+    from flows.local_server import running_server
 
     with running_server(tmp_path) as server:
         yield server

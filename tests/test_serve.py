@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from prefect_server import stop
+from flows.local_server import stop
 
 from narratives import store
 

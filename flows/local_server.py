@@ -1,6 +1,6 @@
-"""A real Prefect server on a free loopback port, for the slow tests that need one (scheduled runs, Dask).
-
-Used through the ``prefect_server`` fixture in conftest.py; ``stop`` ends a process group started by a test."""
+"""A real Prefect server on a free loopback port, started and stopped by the caller: for the slow tests that need
+one (scheduled runs, Dask; the ``prefect_server`` fixture in tests/conftest.py) and for benches that time runs
+the way a served deployment makes them (bench/incremental.py --server). ``stop`` ends a process group."""
 
 from __future__ import annotations
 
@@ -61,8 +61,8 @@ def running_server(workdir: Path, timeout: float = 180) -> Iterator[Server]:
                     break
             except httpx.HTTPError:
                 pass
-            assert time.time() < deadline, log.read_text()[-3000:]
-            assert server.poll() is None, log.read_text()[-3000:]
+            if server.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"prefect server did not start (log {log}):\n{log.read_text()[-3000:]}")
             time.sleep(1)
         yield Server(api=api, env={**env, "PREFECT_API_URL": api}, log=log)
     finally:
