@@ -32,6 +32,8 @@ class EmbeddingCache(Protocol):
 
     def put(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None: ...
 
+    def has(self, model: str, hashes: Sequence[str]) -> set[str]: ...
+
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
@@ -183,7 +185,7 @@ def uncached_texts(texts: Sequence[str], model: str, cache: EmbeddingCache | Non
     if cache is None:
         return list(first)
     by_hash = {text_hash(t): t for t in first}
-    have = cache.get(model, list(by_hash))
+    have = cache.has(model, list(by_hash))
     return [t for h, t in by_hash.items() if h not in have]
 
 
@@ -192,7 +194,7 @@ def fill_cache(texts: Sequence[str], vectors: np.ndarray, model: str, cache: Emb
     first: dict[str, int] = {}
     for i, t in enumerate(texts):
         first.setdefault(text_hash(t), i)
-    have = cache.get(model, list(first))
+    have = cache.has(model, list(first))
     missing = [h for h in first if h not in have]
     if missing:
         cache.put(model, missing, np.asarray(vectors)[[first[h] for h in missing]])

@@ -228,6 +228,17 @@ class DuckDBEmbeddingCache:
             out = dict(zip(rows.column("text_hash").to_pylist(), mat))
         return out
 
+    def has(self, model: str, hashes: Sequence[str]) -> set[str]:
+        """The hashes among ``hashes`` that the cache holds for ``model`` (no vectors are read)."""
+        if not hashes or not Path(self.db_path).exists():
+            return set()
+        with connect(self.db_path) as con:
+            con.register("_want", pa.table({"text_hash": pa.array(list(set(hashes)), pa.string())}))
+            rows = con.execute(
+                f'SELECT c.text_hash FROM "{EMBEDDING_CACHE.name}" c JOIN _want USING (text_hash) WHERE c.model = ?',
+                [model]).to_arrow_table()
+        return set(rows.column("text_hash").to_pylist())
+
     def put(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
         if not len(hashes):
             return

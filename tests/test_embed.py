@@ -16,6 +16,9 @@ class DictCache:
         for h, v in zip(hashes, vectors):
             self.data[(model, h)] = v
 
+    def has(self, model, hashes):
+        return {h for h in hashes if (model, h) in self.data}
+
 
 class CountingEmbedder(HashingEmbedder):
     def __init__(self):
@@ -81,20 +84,26 @@ def test_fill_cache_adds_only_missing():
     assert len(fresh.data) == 2 and np.allclose(fresh.data[("m", text_hash("d e f"))], X[1])
 
 
-def test_fill_cache_reads_the_cache_once():
-    from narratives.embed import fill_cache
+def test_fill_cache_asks_the_cache_once_and_reads_no_vectors():
+    from narratives.embed import fill_cache, uncached_texts
 
     class CountingCache(DictCache):
-        gets = 0
+        gets = hass = 0
 
         def get(self, model, hashes):
             CountingCache.gets += 1
             return super().get(model, hashes)
 
+        def has(self, model, hashes):
+            CountingCache.hass += 1
+            return super().has(model, hashes)
+
     cache = CountingCache()
     texts = [f"text number {i}" for i in range(50)]
     fill_cache(texts, HashingEmbedder(8).encode(texts), "m", cache)
-    assert CountingCache.gets == 1 and len(cache.data) == 50
+    assert (CountingCache.gets, CountingCache.hass) == (0, 1) and len(cache.data) == 50
+    assert uncached_texts(texts + ["a new one"], "m", cache) == ["a new one"]
+    assert (CountingCache.gets, CountingCache.hass) == (0, 2)
 
 
 @pytest.mark.slow

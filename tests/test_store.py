@@ -81,6 +81,7 @@ def test_embedding_cache_roundtrip(tmp_path):
     got = cache.get("m", ["h1", "h2", "h3"])
     assert set(got) == {"h1", "h2"} and np.allclose(got["h2"], v[1]) and np.allclose(got["h1"], v[0])
     assert cache.get("other-model", ["h1"]) == {}
+    assert cache.has("m", ["h1", "h3", "h2"]) == {"h1", "h2"} and cache.has("other-model", ["h1"]) == set()
 
 
 def test_export_parquet_matches_schema(tmp_path):
