@@ -45,6 +45,8 @@ def stop(proc: subprocess.Popen) -> None:
 @contextmanager
 def running_server(workdir: Path, timeout: float = 180) -> Iterator[Server]:
     """Start `prefect server start` on loopback with its home in ``workdir``; stop it on exit."""
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}

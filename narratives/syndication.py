@@ -169,14 +169,20 @@ def link_copies(claims: pd.DataFrame, reprints: pd.DataFrame) -> pd.DataFrame:
     out[C.original_claim_id] = None
     if reprints.empty or claims.empty:
         return out
-    key = out[C.text].map(lambda t: " ".join(_words(t)))
-    first_by_article_text: dict[tuple[str, str], str] = {}
-    for cid, aid, k in zip(out[C.claim_id], out[C.article_id], key):
-        first_by_article_text.setdefault((aid, k), cid)
     original_of = dict(zip(reprints[R.article_id], reprints[R.original_article_id]))
-    links = []
-    for aid, k in zip(out[C.article_id], key):
+    originals = set(original_of.values())
+    involved = out[C.article_id].isin(originals | set(original_of)).to_numpy()  # only these claims can link
+    first_by_article_text: dict[tuple[str, str], str] = {}
+    rows = np.flatnonzero(involved)
+    keys = [" ".join(_words(t)) for t in out[C.text].to_numpy()[rows]]
+    aids, cids = out[C.article_id].to_numpy()[rows], out[C.claim_id].to_numpy()[rows]
+    for cid, aid, k in zip(cids, aids, keys):
+        if aid in originals:
+            first_by_article_text.setdefault((aid, k), cid)
+    links = [None] * len(out)
+    for i, aid, k in zip(rows.tolist(), aids, keys):
         orig = original_of.get(aid)
-        links.append(first_by_article_text.get((orig, k)) if orig is not None else None)
+        if orig is not None:
+            links[i] = first_by_article_text.get((orig, k))
     out[C.original_claim_id] = links
     return out
