@@ -29,6 +29,7 @@ from narratives.errors import ConfigError
 
 EXPORT_VERSION = "1"  # bump when the exported graph or the quantisation recipe changes
 ONNX_PRECISIONS = ("fp32", "int8")
+RUN_SIZE = 16  # texts per session run (embed.batch_size caps it); runs go in parallel, one core each
 
 
 def _read_json(path: Path) -> dict | list:
@@ -145,7 +146,11 @@ def ensure_onnx(model_dir: Path, precision: str, cache_dir: Path | None = None) 
 
 class OnnxEmbedder:
     """Embedder protocol over ONNX Runtime (see module doc). Texts are sorted by length and batched, so little
-    padding is computed; vectors come back in input order, float32, unit length."""
+    padding is computed; vectors come back in input order, float32, unit length.
+
+    ``threads`` (default: all cores) is the number of batches run at once, each on one core (single-threaded
+    session runs in a thread pool; ONNX Runtime releases the GIL). On 2 cores this embeds ~1.2x faster than one
+    run at a time with two intra-op threads, and degrades less when the cores are shared."""
 
     def __init__(self, model_dir: str | Path, precision: str = "int8", threads: int | None = None,
                  cache_dir: Path | None = None, label: str | None = None):
@@ -168,7 +173,7 @@ class OnnxEmbedder:
             path = ensure_onnx(self.model_dir, self.precision, self.cache_dir)
             tok = load_tokenizer(self.model_dir)
             so = ort.SessionOptions()
-            so.intra_op_num_threads = self.threads or (os.cpu_count() or 1)
+            so.intra_op_num_threads = 1  # parallel over batches instead (see encode)
             so.inter_op_num_threads = 1
             self._session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
             self._tok = tok
@@ -194,18 +199,36 @@ class OnnxEmbedder:
             return np.zeros((0, self._dim), dtype=np.float32)
         encodings = self._tok.encode_batch(texts)
         order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        workers = max(1, self.threads or (os.cpu_count() or 1))
+        # runs of a fixed size (not depending on the cores: a text's vector depends on its batch-mates), the
+        # longest first, so the last ones (run while other workers may already be idle) are short
+        size = max(1, min(batch_size, RUN_SIZE))
+        batches = [order[s:s + size] for s in range(0, len(texts), size)][::-1]
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
         bar = None
         if progress:
             from tqdm import tqdm
 
             bar = tqdm(total=len(texts), desc="embedding", unit="text")
-        for start in range(0, len(texts), batch_size):
-            idx = order[start:start + batch_size]
-            out[idx] = session.run(None, self._feed([encodings[i] for i in idx]))[0]
+
+        def run(idx):
+            return idx, session.run(None, self._feed([encodings[i] for i in idx]))[0]
+
+        pool = None
+        if workers > 1 and len(batches) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(min(workers, len(batches)), thread_name_prefix="onnx-embed")
+        results = pool.map(run, batches) if pool is not None else map(run, batches)
+        try:
+            for idx, vecs in results:
+                out[idx] = vecs
+                if bar is not None:
+                    bar.update(len(idx))
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
             if bar is not None:
-                bar.update(len(idx))
-        if bar is not None:
-            bar.close()
+                bar.close()
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1.0, norms)
