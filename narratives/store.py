@@ -212,32 +212,27 @@ class DuckDBEmbeddingCache:
     def __init__(self, db_path: str | Path):
         self.db_path = db_path
 
-    def get(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+    def _rows(self, model: str, hashes: Sequence[str], columns: str) -> pa.Table | None:
+        """``columns`` of the cache rows of ``model`` whose text_hash is in ``hashes`` (None: nothing to ask)."""
         if not hashes or not Path(self.db_path).exists():
-            return {}
+            return None
         with connect(self.db_path) as con:
             con.register("_want", pa.table({"text_hash": pa.array(list(set(hashes)), pa.string())}))
-            rows = con.execute(
-                f'SELECT c.text_hash, c.embedding FROM "{EMBEDDING_CACHE.name}" c JOIN _want USING (text_hash) '
-                "WHERE c.model = ?", [model]).to_arrow_table()
-        out = {}
-        emb = rows.column("embedding").combine_chunks()
-        if len(rows):
-            flat = emb.flatten().to_numpy(zero_copy_only=False).astype(np.float32)
-            mat = flat.reshape(len(rows), -1)
-            out = dict(zip(rows.column("text_hash").to_pylist(), mat))
-        return out
+            return con.execute(
+                f'SELECT {columns} FROM "{EMBEDDING_CACHE.name}" c JOIN _want USING (text_hash) WHERE c.model = ?',
+                [model]).to_arrow_table()
+
+    def get(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        rows = self._rows(model, hashes, "c.text_hash, c.embedding")
+        if rows is None or not len(rows):
+            return {}
+        flat = rows.column("embedding").combine_chunks().flatten().to_numpy(zero_copy_only=False).astype(np.float32)
+        return dict(zip(rows.column("text_hash").to_pylist(), flat.reshape(len(rows), -1)))
 
     def has(self, model: str, hashes: Sequence[str]) -> set[str]:
         """The hashes among ``hashes`` that the cache holds for ``model`` (no vectors are read)."""
-        if not hashes or not Path(self.db_path).exists():
-            return set()
-        with connect(self.db_path) as con:
-            con.register("_want", pa.table({"text_hash": pa.array(list(set(hashes)), pa.string())}))
-            rows = con.execute(
-                f'SELECT c.text_hash FROM "{EMBEDDING_CACHE.name}" c JOIN _want USING (text_hash) WHERE c.model = ?',
-                [model]).to_arrow_table()
-        return set(rows.column("text_hash").to_pylist())
+        rows = self._rows(model, hashes, "c.text_hash")
+        return set() if rows is None else set(rows.column("text_hash").to_pylist())
 
     def put(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
         if not len(hashes):
