@@ -94,6 +94,8 @@ def main() -> None:
                 shutil.copy(t / "inc" / "base.duckdb", t / "temp" / "n.duckdb")
                 temp_s, _ = timed_run(t / "today.jsonl", t / "temp" / "n.duckdb")
             inc_ids = read_tables(t / "inc" / "n.duckdb", ["claims"])["claims"].set_index("claim_id")["narrative_id"]
+            if args.keep:  # the incremental database as it was before the forced re-cluster, for profiling
+                shutil.copy(t / "inc" / "n.duckdb", t / "inc" / "incremental.duckdb")
             refit_s, refit_run = timed_run(t / "today.jsonl", t / "inc" / "n.duckdb", "--recluster", env=env)
 
         full_ids = read_tables(t / "full" / "n.duckdb", ["claims"])["claims"].set_index("claim_id")["narrative_id"]

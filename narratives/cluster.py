@@ -7,8 +7,10 @@ Two methods (``cluster.method``):
   pairwise cosine distance stays below the cut. The cut does not depend on N, it needs no seed (same input ->
   same output, so runs agree exactly), and clusters need ``min_cluster_size`` claims (default 2). Exact at any N:
   above ``cluster.max_exact`` claims the claims are split into the connected components of the graph linking
-  claims within the cut (no average-linkage cluster spans two of them) and each is clustered on its own; only a
-  component larger than ``max_exact`` falls back to a seeded sample plus nearest-centroid assignment. A claim still alone
+  claims within the cut (no average-linkage cluster spans two of them) and each is clustered on its own; a
+  component larger than ``max_exact`` is clustered without a distance matrix by reciprocal nearest-neighbour merges
+  of mean vectors (:mod:`narratives.rac`, the same partition as scipy's average linkage, memory O(N)); for other
+  linkages it falls back to a seeded, content-keyed sample plus nearest-centroid assignment. A claim still alone
   then joins its nearest neighbour (its narrative, or a new pair) when within ``cluster.pair_distance`` (0.55):
   on the dev sets this lifts coverage (CLEF 0.75 -> 0.94) and ARI without changing the other sets.
 * ``umap_hdbscan``: UMAP to ``n_components`` dimensions, then HDBSCAN. Its N-dependent parameters follow:
@@ -34,7 +36,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from narratives.config import ClusterConfig
-from narratives.scale import assign_nearest, novelty_similarity, sampled_fit
+from narratives.scale import assign_nearest, keyed_sample, novelty_similarity, row_keys, sampled_fit
 from narratives.scale import centroids as _centroids
 
 
@@ -106,7 +108,8 @@ class AgglomerativeClusterer:
     """Average-linkage (or other) hierarchical clustering on cosine distance, cut at a distance threshold.
 
     Clusters smaller than ``min_cluster_size`` are left unassigned (-1). Above ``max_exact`` items each
-    connected component of the within-the-cut graph is clustered on its own (see :meth:`fit_predict`)."""
+    connected component of the within-the-cut graph is clustered on its own (see :meth:`fit_predict`).
+    ``seed`` only matters for the sampled fallback of non-average linkages."""
 
     def __init__(self, distance_threshold: float = 0.45, linkage: str = "average", min_cluster_size: int = 2,
                  max_exact: int = 10_000, seed: int = 42):
@@ -131,8 +134,7 @@ class AgglomerativeClusterer:
         across them is within the cut (the average, the maximum and the weighted mean of pair distances are
         all at least the minimum), so no cluster spans two connected components of the graph that links
         claims within ``distance_threshold``; each component is clustered on its own. A component larger
-        than ``max_exact`` is clustered on a seeded sample and the rest join the nearest centroid within the
-        cut."""
+        than ``max_exact`` goes to :meth:`_large` (exact for average linkage)."""
         X = np.asarray(X, dtype=np.float32)
         if len(X) <= self.max_exact:
             return self._exact(X)
@@ -143,7 +145,7 @@ class AgglomerativeClusterer:
             idx = np.flatnonzero(comp == c)
             if len(idx) < self.min_cluster_size:
                 continue
-            sub = self._exact(X[idx]) if len(idx) <= self.max_exact else self._sampled(X[idx])
+            sub = self._exact(X[idx]) if len(idx) <= self.max_exact else self._large(X[idx])
             ok = sub >= 0
             if ok.any():
                 _, dense = np.unique(sub[ok], return_inverse=True)
@@ -151,9 +153,19 @@ class AgglomerativeClusterer:
                 nxt += int(dense.max()) + 1
         return labels
 
+    def _large(self, X: np.ndarray) -> np.ndarray:
+        """A component above ``max_exact``: exact average linkage without a distance matrix
+        (:func:`narratives.rac.average_linkage_cut`); other linkages on a content-keyed sample."""
+        if self.linkage != "average":
+            return self._sampled(X)
+        from narratives.rac import average_linkage_cut
+
+        raw = average_linkage_cut(X, self.distance_threshold)
+        sizes = np.bincount(raw)
+        return np.where(sizes[raw] >= self.min_cluster_size, raw + 1, -1).astype(np.int64)
+
     def _sampled(self, X: np.ndarray) -> np.ndarray:
-        rng = np.random.default_rng(self.seed)
-        sample = np.sort(rng.choice(len(X), size=self.max_exact, replace=False))
+        sample = keyed_sample(row_keys(X, self.seed), np.arange(len(X)), self.max_exact)
         labels = np.full(len(X), -1, dtype=np.int64)
         labels[sample] = self._exact(X[sample])
         ids = np.unique(labels[labels >= 0])

@@ -1,0 +1,101 @@
+"""Average linkage on cosine distance, cut at a threshold, exactly and in O(N x block) memory (no distance matrix).
+
+For unit vectors the average-linkage distance of two clusters is ``1 - mean_A . mean_B``: the mean of the pairwise
+cosine similarities is the dot product of the (unnormalised) mean vectors. So a cluster is fully described by its
+mean vector and size, and merging two is a weighted mean.
+
+Merges follow Reciprocal Agglomerative Clustering (Sumengen et al., 2021, "Scaling Hierarchical Agglomerative
+Clustering to Billion-sized Datasets"): in each round every pair of clusters that are each other's nearest
+neighbour merges at once. For a reducible linkage such as average linkage this gives the same clusters as
+merging one closest pair at a time (scipy's ``linkage``), ties aside. A cluster whose nearest neighbour is farther
+than the cut is final (its best similarity can only fall); after a round only the merged clusters and those whose
+nearest neighbour was merged look for a new one (a merged cluster is never closer to a third cluster than the
+nearer of its two parts).
+
+Nearest neighbours are searched in float32 blocks of ``block`` rows; means and the similarity that decides a merge
+are float64. Memory: the mean vectors plus one block x clusters similarity block.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _nearest(Vf: np.ndarray, rows: np.ndarray, alive: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest alive cluster (by dot product of means) of each cluster in ``rows``, and that similarity."""
+    cand = np.flatnonzero(alive)
+    nn = np.full(len(rows), -1, dtype=np.int64)
+    sim = np.full(len(rows), -np.inf)
+    if len(cand) < 2:
+        return nn, sim
+    C = Vf[cand]
+    pos = np.searchsorted(cand, rows)
+    for start in range(0, len(rows), block):
+        part = rows[start:start + block]
+        S = Vf[part] @ C.T
+        own = pos[start:start + block]
+        hit = (own < len(cand)) & (cand[np.minimum(own, len(cand) - 1)] == part)
+        S[np.flatnonzero(hit), own[hit]] = -np.inf  # a cluster is not its own neighbour
+        j = S.argmax(axis=1)
+        nn[start:start + len(part)] = cand[j]
+        sim[start:start + len(part)] = S[np.arange(len(part)), j]
+    return nn, sim
+
+
+def average_linkage_cut(X: np.ndarray, distance_threshold: float, block: int = 2048) -> np.ndarray:
+    """Flat clusters of average linkage on cosine distance cut at ``distance_threshold`` (as scipy's
+    ``fcluster(linkage(pdist(X, 'cosine'), 'average'), t, 'distance')``): a dense label 0..k-1 per row, numbered by
+    first member. Rows are normalised to unit length first."""
+    X = np.asarray(X, dtype=np.float64)
+    n = len(X)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    V = X / np.where(norms == 0, 1.0, norms)
+    Vf = V.astype(np.float32)
+    size = np.ones(n, dtype=np.float64)
+    parent = np.arange(n)
+    alive = np.ones(n, dtype=bool)
+    sim_min = 1.0 - distance_threshold
+    nn, nnsim = _nearest(Vf, np.arange(n), alive, block)
+    while True:
+        alive &= nnsim >= sim_min - 1e-6  # final: nothing within the cut (float32 slack; merges check in float64)
+        stale = np.flatnonzero(alive)
+        stale = stale[~alive[nn[stale]]]  # nearest neighbour merged away or final: look again
+        if len(stale):
+            nn[stale], nnsim[stale] = _nearest(Vf, stale, alive, block)
+            continue
+        rows = np.flatnonzero(alive)
+        if len(rows) < 2:
+            break
+        partner = nn[rows]
+        recip = (partner > rows) & (nn[partner] == rows)
+        if not recip.any():  # float32 near-ties can form a cycle: take the single closest pair
+            recip = np.arange(len(rows)) == int(np.argmax(nnsim[rows]))
+            lo = np.minimum(rows[recip], partner[recip])
+            a, b = lo, np.maximum(rows[recip], partner[recip])
+        else:
+            a, b = rows[recip], partner[recip]
+        go = np.einsum("ij,ij->i", V[a], V[b]) >= sim_min
+        alive[a[~go]] = alive[b[~go]] = False  # only just outside the cut in float64: final
+        a, b = a[go], b[go]
+        wa, wb = size[a][:, None], size[b][:, None]
+        V[a] = (wa * V[a] + wb * V[b]) / (wa + wb)
+        Vf[a] = V[a]
+        size[a] += size[b]
+        parent[b] = a
+        alive[b] = False
+        redo = np.union1d(a, np.flatnonzero(alive & np.isin(nn, a)))
+        redo = redo[alive[redo]]
+        if len(redo):
+            nn[redo], nnsim[redo] = _nearest(Vf, redo, alive, block)
+    root = parent.copy()
+    while True:  # follow merges to each row's final cluster
+        nxt = root[root]
+        if np.array_equal(nxt, root):
+            break
+        root = nxt
+    _, first, dense = np.unique(root, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[dense.ravel()]
