@@ -138,6 +138,8 @@ class AgglomerativeClusterer:
         X = np.asarray(X, dtype=np.float32)
         if len(X) <= self.max_exact:
             return self._exact(X)
+        if self.linkage == "average":  # exact without a distance matrix (components are found on the way)
+            return self._large(X)
         comp = threshold_components(X, 1.0 - self.distance_threshold)
         labels = np.full(len(X), -1, dtype=np.int64)
         nxt = 1
