@@ -233,6 +233,10 @@ class SpeakerResolver:
 
 
 _ATTRIBUTION_TRAIL = re.compile(r"[,]?\s*[\"”»]?\s*[,—–-]*\s*(?:[\w'’.\-]+\s+){1,8}?" + _AUX + r"(?:" + _VERB_RE + r")(?:\s+\w+){0,4}\s*[.!]$")
+# What every trailing attribution ends with (a speech verb, at most 4 words, then . or !), matched on the reversed
+# sentence at its start: a necessary condition for _ATTRIBUTION_TRAIL that costs one anchored match instead of a
+# search with backtracking at every position (8 s -> well under 1 s for 50k claims).
+_TRAIL_HINT = re.compile(r"[.!]\s*(?:\w+\s+){0,4}(?:" + "|".join(re.escape(v[::-1]) for v in SPEECH_VERBS) + r")")
 _ATTRIBUTION_HEAD = re.compile(
     r"^(?:[Aa]ccording to [^,]{1,60},\s*|[Aa]s\s+[^,]{1,60}?\s+" + _AUX + r"(?:long\s+)?(?:" + _VERB_RE + r"|warned)\s*,\s*"
     r"|(?:[\w'’.\-]+\s+){1,8}?" + _AUX + r"(?:" + _VERB_RE + r")"
@@ -245,7 +249,7 @@ def strip_attribution(text: str) -> str:
     head = _ATTRIBUTION_HEAD.sub("", s, count=1)
     if head != s and len(head.split()) >= 4:
         s = head
-    trail = _ATTRIBUTION_TRAIL.sub(".", s, count=1)
+    trail = _ATTRIBUTION_TRAIL.sub(".", s, count=1) if _TRAIL_HINT.match(s[::-1]) else s
     if trail != s and len(trail.split()) >= 4:
         s = trail
     s = re.sub(r"[\"“”«»]", "", s).strip(" ,")

@@ -277,9 +277,8 @@ def group_themes(centroids: np.ndarray, sizes: np.ndarray, threshold: float, max
         return np.zeros(1, dtype=np.int64)
     if k <= max_exact:
         from scipy.cluster.hierarchy import fcluster, linkage
-        from scipy.spatial.distance import pdist
 
-        Z = linkage(pdist(centroids, metric="cosine"), method="average")
+        Z = linkage(condensed_cosine(centroids), method="average")
         raw = fcluster(Z, t=threshold, criterion="distance") - 1
     else:
         raw = AgglomerativeClusterer(threshold, "average", 1, max_exact).fit_predict(centroids)
