@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from narratives.label import class_counts, ctfidf, term_counts
+from narratives.label import term_counts
 from narratives.schemas import CLAIMS, NARRATIVE_BURSTS, NARRATIVE_DRIFT, NARRATIVE_OUTLETS, NARRATIVE_SPREAD
 from narratives.track import period_start
 
@@ -128,62 +128,96 @@ def narrative_bursts(claims: pd.DataFrame, grains: tuple[str, ...] = ("day", "we
     return pd.DataFrame(rows, columns=NARRATIVE_BURSTS.columns)
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v)
-    return v / n if n else v
+def _top_per_row(M, n: int, sign: float) -> list[list[int]]:
+    """Per row of the sparse matrix ``M``: the columns of its ``n`` largest entries of ``sign * value`` among
+    those with ``sign * value > 0``, best first, ties by column."""
+    M = M.tocoo()
+    keep = sign * M.data > 0
+    r, c, v = M.row[keep], M.col[keep], sign * M.data[keep]
+    order = np.lexsort((c, -v, r))
+    r, c = r[order], c[order]
+    starts = np.searchsorted(r, np.arange(M.shape[0]))
+    rank = np.arange(len(r)) - starts[r]
+    top = rank < n
+    r, c = r[top], c[top]
+    bounds = np.searchsorted(r, np.arange(M.shape[0] + 1))
+    return [c[a:b].tolist() for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def narrative_drift(claims: pd.DataFrame, X: np.ndarray, grains: tuple[str, ...] = ("week", "month"),
                     n_terms: int = 5) -> pd.DataFrame:
     """Per narrative and period: centroid shift, rising/falling terms, representative claim (see module doc).
     ``X`` holds the embeddings of ``claims`` in the same order. Terms are counted once for all claims; each
-    narrative's c-TF-IDF uses only its own rows and terms."""
+    narrative's c-TF-IDF (:func:`narratives.label.ctfidf` with the narrative's periods as classes and its own
+    terms) is computed for all narratives at once from sparse (narrative, period) x term sums."""
+    from scipy import sparse
+
     mask = (claims[C.published_at].notna() & claims[C.narrative_id].notna()).to_numpy()
     d = claims[mask]
-    Xd = np.asarray(X)[mask]
-    rows = []
     if d.empty:
-        return pd.DataFrame(rows, columns=NARRATIVE_DRIFT.columns)
+        return pd.DataFrame([], columns=NARRATIVE_DRIFT.columns)
+    Xd = np.asarray(X, dtype=np.float64)[mask]
     terms, counts = term_counts(d[C.embed_text].tolist())
     claim_ids = d[C.claim_id].to_numpy()
     keys = d[C.narrative_id].to_numpy(dtype=np.int64)
-    order = np.argsort(keys, kind="stable")  # rows of each narrative, in their original order
-    uniq, starts = np.unique(keys[order], return_index=True)
+    n_rows, n_t = len(d), counts.shape[1]
+    frames = []
     for grain in grains:
         periods = period_start(d[C.published_at], grain).to_numpy()
-        for nid, a, b in zip(uniq, starts, [*starts[1:], len(order)]):
-            sel = order[a:b]
-            ps, labels = np.unique(periods[sel], return_inverse=True)
-            labels = labels.ravel()
-            _, by_period = class_counts(counts[sel], labels)
-            used = np.flatnonzero(np.asarray(by_period.sum(axis=0)).ravel())  # this narrative's own terms
-            scores = ctfidf(by_period[:, used]).toarray()
-            nterms = terms[used]
-            first = prev = None
-            for k, p in enumerate(ps):
-                members = sel[labels == k]
-                cen = _unit(Xd[members].mean(axis=0))
-                first = cen if first is None else first
-                rep = members[int(np.argmax(Xd[members] @ cen))]
-                if prev is None:
-                    shift_prev, falling = None, []
-                    rising = [str(t) for t in nterms[np.argsort(-scores[k], kind="stable")][:n_terms]]
-                else:
-                    shift_prev = float(1.0 - cen @ prev)
-                    delta = scores[k] - scores[k - 1]
-                    rising = [str(nterms[i]) for i in np.argsort(-delta, kind="stable")[:n_terms] if delta[i] > 0]
-                    falling = [str(nterms[i]) for i in np.argsort(delta, kind="stable")[:n_terms] if delta[i] < 0]
-                n = len(members)
-                rows.append({
-                    "narrative_id": int(nid), "grain": grain, "period_start": pd.Timestamp(p), "n_claims": n,
-                    "shift_prev": None if shift_prev is None else round(shift_prev, 4),
-                    "shift_first": round(float(1.0 - cen @ first), 4),
-                    "rising_terms": rising, "falling_terms": falling,
-                    "representative_claim_id": claim_ids[rep],
-                    "drift_score": None if shift_prev is None else round(shift_prev * min(1.0, n / 5), 4),
-                })
-                prev = cen
-    return pd.DataFrame(rows, columns=NARRATIVE_DRIFT.columns)
+        frame = pd.DataFrame({"n": keys, "p": periods})
+        group = frame.groupby(["n", "p"], sort=True).ngroup().to_numpy()  # groups ordered by narrative, period
+        table = frame.groupby(["n", "p"], sort=True).size()
+        g_nid = table.index.get_level_values(0).to_numpy(dtype=np.int64)
+        g_per = table.index.get_level_values(1)
+        n_g = len(table)
+        G = sparse.csr_matrix((np.ones(n_rows), (group, np.arange(n_rows))), shape=(n_g, n_rows))
+        P = (G @ counts).tocsr()  # (narrative, period) x term counts
+        P.sort_indices()
+        nar, g_nar = np.unique(g_nid, return_inverse=True)
+        g_nar = g_nar.ravel()
+        H = sparse.csr_matrix((np.ones(n_g), (g_nar, np.arange(n_g))), shape=(len(nar), n_g))
+        NT = (H @ P).tocsr()  # narrative x term counts: its own terms
+        NT.sort_indices()
+        avg_words = np.asarray(NT.sum(axis=1)).ravel() / np.bincount(g_nar, minlength=len(nar))
+        words = np.asarray(P.sum(axis=1)).ravel()
+        words[words == 0] = 1.0
+        pr = np.repeat(np.arange(n_g), np.diff(P.indptr))
+        nt_rows = np.repeat(np.arange(len(nar)), np.diff(NT.indptr))
+        at = np.searchsorted(nt_rows * n_t + NT.indices, g_nar[pr] * n_t + P.indices)
+        idf = np.log(1.0 + avg_words[g_nar[pr]] / np.maximum(NT.data[at], 1.0))
+        S = sparse.csr_matrix((P.data * (1.0 / words[pr]) * idf, P.indices, P.indptr), shape=P.shape)
+        first_of = np.r_[True, g_nar[1:] != g_nar[:-1]]  # the narrative's first period
+        prev_g = np.flatnonzero(~first_of)
+        delta = S[prev_g] - S[prev_g - 1]
+        delta.eliminate_zeros()
+        rising = [[] for _ in range(n_g)]
+        falling = [[] for _ in range(n_g)]
+        for g, cols in zip(np.flatnonzero(first_of), _top_per_row(S[first_of], n_terms, 1.0)):
+            rising[g] = [str(terms[i]) for i in cols]
+        for g, up, down in zip(prev_g, _top_per_row(delta, n_terms, 1.0), _top_per_row(delta, n_terms, -1.0)):
+            rising[g] = [str(terms[i]) for i in up]
+            falling[g] = [str(terms[i]) for i in down]
+        cen = G @ Xd
+        cen /= np.maximum(np.linalg.norm(cen, axis=1, keepdims=True), 1e-300)
+        sim = np.einsum("ij,ij->i", Xd, cen[group])
+        best = np.lexsort((np.arange(n_rows), -sim, group))
+        rep = best[np.r_[True, group[best][1:] != group[best][:-1]]]  # most central row of each group
+        first_g = np.maximum.accumulate(np.where(first_of, np.arange(n_g), 0))
+        shift_first = 1.0 - np.einsum("ij,ij->i", cen, cen[first_g])
+        shift_prev = np.full(n_g, np.nan)
+        shift_prev[prev_g] = 1.0 - np.einsum("ij,ij->i", cen[prev_g], cen[prev_g - 1])
+        n = table.to_numpy()
+        score = shift_prev * np.minimum(1.0, n / 5)
+        frames.append(pd.DataFrame({
+            "narrative_id": g_nid, "grain": grain, "period_start": pd.DatetimeIndex(g_per), "n_claims": n,
+            "shift_prev": np.round(shift_prev, 4), "shift_first": np.round(shift_first, 4),
+            "rising_terms": rising, "falling_terms": falling, "representative_claim_id": claim_ids[rep],
+            "drift_score": np.round(score, 4),
+        }))
+    out = pd.concat(frames, ignore_index=True)
+    for col in ("shift_prev", "drift_score"):
+        out[col] = out[col].astype(object).where(out[col].notna(), None)
+    return out[NARRATIVE_DRIFT.columns]
 
 
 def affected_narratives(claims: pd.DataFrame, stored: pd.DataFrame, changed: pd.Series) -> set[int]:
