@@ -91,8 +91,10 @@ def _membership(X: np.ndarray, ids: np.ndarray, nids: np.ndarray, C: np.ndarray)
 
 def _by_size(labels: np.ndarray) -> list[int]:
     """Cluster labels (>= 0) from largest to smallest, ties by first member."""
-    ids = [int(c) for c in np.unique(labels) if c >= 0]
-    return sorted(ids, key=lambda c: (-(labels == c).sum(), int(np.argmax(labels == c))))
+    labels = np.asarray(labels)
+    ok = np.flatnonzero(labels >= 0)
+    ids, first, counts = np.unique(labels[ok], return_index=True, return_counts=True)
+    return ids[np.lexsort((ok[first], -counts))].astype(int).tolist()
 
 
 def _match(overlap: np.ndarray, min_overlap: float) -> list[tuple[int, int]]:
@@ -119,14 +121,20 @@ def match_ids(new_labels: np.ndarray, prev_ids: np.ndarray, next_id: int, min_ov
     old = [int(i) for i in np.unique(prev_ids[prev_ids >= 0])]
     ov = np.zeros((len(new_order), len(old)))
     inter = np.zeros_like(ov)
-    new_sizes = np.array([(new_labels == c).sum() for c in new_order], dtype=float)
-    old_sizes = np.array([(prev_ids == o).sum() for o in old], dtype=float)
+    new_arr, old_arr = np.asarray(new_order, dtype=np.int64), np.asarray(old, dtype=np.int64)
+    by_new = np.argsort(new_arr)
+    new_pos = np.full(len(new_labels), -1, dtype=np.int64)  # row of each claim's new cluster in new_order
+    got = new_labels >= 0
+    new_pos[got] = by_new[np.searchsorted(new_arr[by_new], new_labels[got])] if len(new_arr) else -1
+    old_pos = np.full(len(prev_ids), -1, dtype=np.int64)
+    had = prev_ids >= 0
+    old_pos[had] = np.searchsorted(old_arr, prev_ids[had])
+    new_sizes = np.bincount(new_pos[got], minlength=len(new_order)).astype(float)
+    old_sizes = np.bincount(old_pos[had], minlength=len(old)).astype(float)
     if len(new_order) and len(old):
-        both = (new_labels >= 0) & (prev_ids >= 0)
-        ni = {c: i for i, c in enumerate(new_order)}
-        oi = {o: j for j, o in enumerate(old)}
-        for a, b in zip(new_labels[both], prev_ids[both]):
-            inter[ni[int(a)], oi[int(b)]] += 1
+        both = got & had
+        flat = np.bincount(new_pos[both] * len(old) + old_pos[both], minlength=len(new_order) * len(old))
+        inter = flat.reshape(len(new_order), len(old)).astype(float)
         ov = inter / (new_sizes[:, None] + old_sizes[None, :] - inter)
     pairs = dict(_match(ov, min_overlap))
     out = np.full(len(new_labels), -1, dtype=np.int64)
@@ -287,7 +295,7 @@ def update(X: np.ndarray, prev_ids: np.ndarray, mode: str, cluster_cfg: ClusterC
     else:
         ids, lineage = prev_ids.copy(), _lineage([])
     nids, C = centroids_of(X, ids)
-    sizes = np.array([(ids == i).sum() for i in nids], dtype=np.int64)
+    sizes = np.bincount(np.searchsorted(nids, ids[ids >= 0]), minlength=len(nids)).astype(np.int64)
     raw_themes = group_themes(C, sizes, cluster_cfg.theme_distance_threshold)
     themes = match_themes(raw_themes, nids, sizes, prev_theme_of or {}) if len(nids) else np.zeros(0, np.int64)
     return Partition(ids=ids, membership=_membership(X, ids, nids, C), narrative_ids=nids, centroids=C,

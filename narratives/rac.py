@@ -21,13 +21,16 @@ from __future__ import annotations
 import numpy as np
 
 
-def _nearest(Vf: np.ndarray, rows: np.ndarray, alive: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest alive cluster (by dot product of means) of each cluster in ``rows``, and that similarity."""
+def _nearest(Vf: np.ndarray, rows: np.ndarray, alive: np.ndarray, block: int
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest alive cluster (by dot product of means) of each cluster in ``rows``, that similarity, and the
+    second-best similarity (an upper bound for every other cluster)."""
     cand = np.flatnonzero(alive)
     nn = np.full(len(rows), -1, dtype=np.int64)
     sim = np.full(len(rows), -np.inf)
+    second = np.full(len(rows), -np.inf)
     if len(cand) < 2:
-        return nn, sim
+        return nn, sim, second
     C = Vf[cand]
     pos = np.searchsorted(cand, rows)
     for start in range(0, len(rows), block):
@@ -37,9 +40,12 @@ def _nearest(Vf: np.ndarray, rows: np.ndarray, alive: np.ndarray, block: int) ->
         hit = (own < len(cand)) & (cand[np.minimum(own, len(cand) - 1)] == part)
         S[np.flatnonzero(hit), own[hit]] = -np.inf  # a cluster is not its own neighbour
         j = S.argmax(axis=1)
+        at = np.arange(len(part))
         nn[start:start + len(part)] = cand[j]
-        sim[start:start + len(part)] = S[np.arange(len(part)), j]
-    return nn, sim
+        sim[start:start + len(part)] = S[at, j]
+        S[at, j] = -np.inf
+        second[start:start + len(part)] = S.max(axis=1)
+    return nn, sim, second
 
 
 def average_linkage_cut(X: np.ndarray, distance_threshold: float, block: int = 2048) -> np.ndarray:
@@ -57,13 +63,18 @@ def average_linkage_cut(X: np.ndarray, distance_threshold: float, block: int = 2
     parent = np.arange(n)
     alive = np.ones(n, dtype=bool)
     sim_min = 1.0 - distance_threshold
-    nn, nnsim = _nearest(Vf, np.arange(n), alive, block)
+    slack = 1e-6  # float32 search; the similarity that decides a merge is float64
+    nn, nnsim, second = _nearest(Vf, np.arange(n), alive, block)
+
+    def search(rows: np.ndarray) -> None:
+        nn[rows], nnsim[rows], second[rows] = _nearest(Vf, rows, alive, block)
+
     while True:
-        alive &= nnsim >= sim_min - 1e-6  # final: nothing within the cut (float32 slack; merges check in float64)
+        alive &= nnsim >= sim_min - slack  # final: nothing within the cut (and merges never raise similarities)
         stale = np.flatnonzero(alive)
         stale = stale[~alive[nn[stale]]]  # nearest neighbour merged away or final: look again
         if len(stale):
-            nn[stale], nnsim[stale] = _nearest(Vf, stale, alive, block)
+            search(stale)
             continue
         rows = np.flatnonzero(alive)
         if len(rows) < 2:
@@ -71,24 +82,42 @@ def average_linkage_cut(X: np.ndarray, distance_threshold: float, block: int = 2
         partner = nn[rows]
         recip = (partner > rows) & (nn[partner] == rows)
         if not recip.any():  # float32 near-ties can form a cycle: take the single closest pair
-            recip = np.arange(len(rows)) == int(np.argmax(nnsim[rows]))
-            lo = np.minimum(rows[recip], partner[recip])
-            a, b = lo, np.maximum(rows[recip], partner[recip])
+            i = rows[int(np.argmax(nnsim[rows]))]
+            a, b = np.array([min(i, nn[i])]), np.array([max(i, nn[i])])
         else:
             a, b = rows[recip], partner[recip]
         go = np.einsum("ij,ij->i", V[a], V[b]) >= sim_min
         alive[a[~go]] = alive[b[~go]] = False  # only just outside the cut in float64: final
         a, b = a[go], b[go]
+        if not len(a):
+            continue
         wa, wb = size[a][:, None], size[b][:, None]
+        # every cluster but its partner was at most `second` from each part, so at most this from the merge
+        bound = (wa[:, 0] * second[a] + wb[:, 0] * second[b]) / (wa[:, 0] + wb[:, 0])
         V[a] = (wa * V[a] + wb * V[b]) / (wa + wb)
         Vf[a] = V[a]
         size[a] += size[b]
         parent[b] = a
         alive[b] = False
-        redo = np.union1d(a, np.flatnonzero(alive & np.isin(nn, a)))
-        redo = redo[alive[redo]]
+        merged_into = np.full(n, -1, dtype=np.int64)
+        merged_into[a], merged_into[b] = a, a
+        # clusters whose nearest neighbour was a part: the merge is at most as close, every other cluster at most
+        # `second`; so the merge is their nearest when it is at least `second`, and nothing is within the cut
+        # when both are below it
+        w = np.flatnonzero(alive & (merged_into[nn] >= 0))
+        w = w[merged_into[w] < 0]
+        target = merged_into[nn[w]]
+        s_new = np.einsum("ij,ij->i", Vf[w], Vf[target]).astype(np.float64)
+        take = s_new >= second[w]
+        nn[w[take]], nnsim[w[take]] = target[take], s_new[take]
+        done = ~take & (np.maximum(s_new, second[w]) < sim_min - slack)
+        nnsim[w[done]] = -np.inf  # final
+        lone = bound < sim_min - slack
+        nnsim[a[lone]] = -np.inf  # final: nothing can be within the cut of the merge
+        redo = np.concatenate([a[~lone], w[~take & ~done]])
+        redo = np.unique(redo[alive[redo]])
         if len(redo):
-            nn[redo], nnsim[redo] = _nearest(Vf, redo, alive, block)
+            search(redo)
     root = parent.copy()
     while True:  # follow merges to each row's final cluster
         nxt = root[root]
