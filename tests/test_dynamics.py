@@ -85,3 +85,37 @@ def test_drift_rising_and_falling_terms_at_the_planted_change():
     assert change.drift_score == d["drift_score"].max() and change.shift_prev > 0.5
     assert pd.isna(d.iloc[0].shift_prev) and d.iloc[0].shift_first == 0
     assert d.iloc[1].shift_prev < 0.1
+
+
+def test_drift_of_each_narrative_depends_only_on_its_own_claims():
+    """All narratives are computed at once; a narrative's rows (terms, shifts, representatives) must be those it
+    gets alone, and undated or unassigned claims must not count."""
+    rng = np.random.default_rng(4)
+    words = ["troops", "border", "sanctions", "gas", "prices", "labs", "elections", "fraud", "grain", "ports"]
+    rows, vecs = [], []
+    for i in range(180):
+        nid = [1, 2, 7][i % 3]
+        day = int(rng.integers(0, 60))
+        text = " ".join(rng.choice(words[(nid % 3) * 3:(nid % 3) * 3 + 5], 4)) + f" claim number {i % 4}"
+        rows.append((f"c{i}", f"a{i}", "RT", START + pd.Timedelta(days=day), nid, text, None))
+        vecs.append(rng.normal(size=12) + nid)
+    rows.append(("u0", "u0", "RT", None, 1, "troops border undated", None))
+    rows.append(("u1", "u1", "RT", START, None, "troops border unassigned", None))
+    vecs += [rng.normal(size=12), rng.normal(size=12)]
+    df, X = frame(rows), np.array(vecs)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    together = narrative_drift(df, X)
+    to_arrow(NARRATIVE_DRIFT, together)
+    assert set(together["narrative_id"]) == {1, 2, 7} and set(together["grain"]) == {"week", "month"}
+    assert together["n_claims"].sum() == 2 * 180  # each dated, assigned claim once per grain
+    for nid in (1, 7):
+        own = df["narrative_id"].eq(nid).fillna(False).to_numpy(dtype=bool)
+        alone = narrative_drift(df[own], X[own])
+        mine = together[together["narrative_id"] == nid].reset_index(drop=True)
+        assert len(alone) == len(mine) >= 10
+        for col in ("period_start", "n_claims", "rising_terms", "falling_terms", "representative_claim_id"):
+            assert mine[col].tolist() == alone[col].tolist(), col
+        for col in ("shift_prev", "shift_first", "drift_score"):
+            a, b = pd.to_numeric(mine[col]).to_numpy(float), pd.to_numeric(alone[col]).to_numpy(float)
+            assert np.allclose(a, b, equal_nan=True), col
+        assert any(len(t) for t in mine["falling_terms"]) and all(len(t) <= 5 for t in mine["rising_terms"])
