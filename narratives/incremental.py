@@ -283,6 +283,7 @@ def update(X: np.ndarray, prev_ids: np.ndarray, mode: str, cluster_cfg: ClusterC
     X = np.asarray(X, dtype=np.float32)
     prev_ids = np.asarray(prev_ids, dtype=np.int64)
     n_existing = 0
+    first_fit = None  # a first run's ids are the clusterer's labels shifted: its centroids and themes hold as they are
     if mode == "full":
         fit = NarrativeClusterer(cluster_cfg).fit(X, on_progress=on_progress)
         if (prev_ids >= 0).any():
@@ -290,13 +291,18 @@ def update(X: np.ndarray, prev_ids: np.ndarray, mode: str, cluster_cfg: ClusterC
         else:  # first run: ids 1.. by size, as the clusterer orders them
             ids = np.where(fit.labels_ >= 0, fit.labels_ + next_id, -1).astype(np.int64)
             lineage = _lineage([("birth", int(i), None, None) for i in np.unique(ids[ids >= 0])])
+            first_fit = fit
     elif mode == "incremental":
         ids, lineage, n_existing = local_refit(X, prev_ids, cluster_cfg, update_cfg, next_id)
     else:
         ids, lineage = prev_ids.copy(), _lineage([])
-    nids, C = centroids_of(X, ids)
+    if first_fit is not None:
+        nids, C = np.arange(first_fit.n_narratives_, dtype=np.int64) + next_id, first_fit.centroids_
+    else:
+        nids, C = centroids_of(X, ids)
     sizes = np.bincount(np.searchsorted(nids, ids[ids >= 0]), minlength=len(nids)).astype(np.int64)
-    raw_themes = group_themes(C, sizes, cluster_cfg.theme_distance_threshold)
+    raw_themes = (first_fit.themes_ if first_fit is not None
+                  else group_themes(C, sizes, cluster_cfg.theme_distance_threshold, cluster_cfg.max_exact))
     themes = match_themes(raw_themes, nids, sizes, prev_theme_of or {}) if len(nids) else np.zeros(0, np.int64)
     return Partition(ids=ids, membership=_membership(X, ids, nids, C), narrative_ids=nids, centroids=C,
                      theme_ids=themes, mode=mode, lineage=lineage, n_assigned_existing=n_existing)

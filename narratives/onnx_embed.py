@@ -29,7 +29,7 @@ from narratives.errors import ConfigError
 
 EXPORT_VERSION = "1"  # bump when the exported graph or the quantisation recipe changes
 ONNX_PRECISIONS = ("fp32", "int8")
-RUN_SIZE = 16  # texts per session run (embed.batch_size caps it); runs go in parallel, one core each
+RUN_SIZE = 8  # texts per session run (embed.batch_size caps it); runs go in parallel, one core each
 
 
 def _read_json(path: Path) -> dict | list:

@@ -48,6 +48,47 @@ def _nearest(Vf: np.ndarray, rows: np.ndarray, alive: np.ndarray, block: int
     return nn, sim, second
 
 
+def _top2(S: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row (axis=1) or column (axis=0) of ``S``: index of the largest entry (first on ties), its value and the
+    second-largest value. Overwrites the largest entries of ``S``."""
+    j = S.argmax(axis=axis)
+    at = np.arange(S.shape[1 - axis])
+    idx = (at, j) if axis == 1 else (j, at)
+    best = S[idx].astype(np.float64)
+    S[idx] = -np.inf
+    return j, best, S.max(axis=axis).astype(np.float64)
+
+
+def _merge_top2(nn, sim, second, rows, cand_nn, cand_sim, cand_second) -> None:
+    """Fold candidates from a disjoint set of clusters into the running (nn, sim, second) of ``rows``; on ties the
+    running (lower-indexed) neighbour stays."""
+    b, b2 = sim[rows], second[rows]
+    new = cand_sim > b
+    nn[rows] = np.where(new, cand_nn, nn[rows])
+    sim[rows] = np.where(new, cand_sim, b)
+    second[rows] = np.where(new, np.maximum(cand_second, b), np.maximum(b2, cand_sim))
+
+
+def _nearest_all(Vf: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_nearest` for every row against every row, from the upper triangle of the similarity matrix only
+    (each block of rows against itself and the rows after it, read along both axes): half the products."""
+    n = len(Vf)
+    nn = np.full(n, -1, dtype=np.int64)
+    sim = np.full(n, -np.inf)
+    second = np.full(n, -np.inf)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        S = Vf[start:stop] @ Vf[start:].T  # rows start..stop against columns start..n
+        S[np.arange(stop - start), np.arange(stop - start)] = -np.inf
+        if stop < n:  # the columns after the block learn from its rows
+            j, v, v2 = _top2(np.ascontiguousarray(S[:, stop - start:].T), axis=1)  # rows: fast reductions
+            cols = np.arange(stop, n)
+            _merge_top2(nn, sim, second, cols, j + start, v, v2)
+        j, v, v2 = _top2(S, axis=1)
+        _merge_top2(nn, sim, second, np.arange(start, stop), j + start, v, v2)
+    return nn, sim, second
+
+
 def average_linkage_cut(X: np.ndarray, distance_threshold: float, block: int = 2048) -> np.ndarray:
     """Flat clusters of average linkage on cosine distance cut at ``distance_threshold`` (as scipy's
     ``fcluster(linkage(pdist(X, 'cosine'), 'average'), t, 'distance')``): a dense label 0..k-1 per row, numbered by
@@ -64,7 +105,7 @@ def average_linkage_cut(X: np.ndarray, distance_threshold: float, block: int = 2
     alive = np.ones(n, dtype=bool)
     sim_min = 1.0 - distance_threshold
     slack = 1e-6  # float32 search; the similarity that decides a merge is float64
-    nn, nnsim, second = _nearest(Vf, np.arange(n), alive, block)
+    nn, nnsim, second = _nearest_all(Vf, block)
 
     def search(rows: np.ndarray) -> None:
         nn[rows], nnsim[rows], second[rows] = _nearest(Vf, rows, alive, block)
