@@ -10,7 +10,9 @@ neighbour merges at once. For a reducible linkage such as average linkage this g
 merging one closest pair at a time (scipy's ``linkage``), ties aside. A cluster whose nearest neighbour is farther
 than the cut is final (its best similarity can only fall); after a round only the merged clusters and those whose
 nearest neighbour was merged look for a new one (a merged cluster is never closer to a third cluster than the
-nearer of its two parts).
+nearer of its two parts), and not even those when each cluster's second-best similarity, an upper bound for
+every cluster but its nearest, settles it: the merge is then their nearest neighbour, or nothing is within the cut.
+The first search reads the upper triangle of the similarity matrix along both axes (half the products).
 
 Nearest neighbours are searched in float32 blocks of ``block`` rows; means and the similarity that decides a merge
 are float64. Memory: the mean vectors plus one block x clusters similarity block.
