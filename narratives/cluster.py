@@ -266,24 +266,16 @@ def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def group_themes(centroids: np.ndarray, sizes: np.ndarray, threshold: float, max_exact: int = 10_000) -> np.ndarray:
-    """Theme index (0 = largest theme by claims) per narrative: average linkage on cosine distance, cut at
-    ``threshold``; above ``max_exact`` narratives through :class:`AgglomerativeClusterer`'s component-wise
-    method (a narrative it leaves alone is a theme of its own)."""
-    k = len(centroids)
-    if k == 0:
-        return np.zeros(0, dtype=np.int64)
-    if k == 1:
-        return np.zeros(1, dtype=np.int64)
-    if k <= max_exact:
-        from scipy.cluster.hierarchy import fcluster, linkage
+def group_themes(centroids: np.ndarray, sizes: np.ndarray, threshold: float) -> np.ndarray:
+    """Theme index (0 = largest theme by claims) per narrative: average linkage of the centroids on cosine distance,
+    cut at ``threshold``, exact at any number of narratives without a distance matrix
+    (:func:`narratives.rac.average_linkage_cut`)."""
+    from narratives.rac import average_linkage_cut
 
-        Z = linkage(condensed_cosine(centroids), method="average")
-        raw = fcluster(Z, t=threshold, criterion="distance") - 1
-    else:
-        raw = AgglomerativeClusterer(threshold, "average", 1, max_exact).fit_predict(centroids)
-        alone = raw < 0
-        raw[alone] = raw.max() + 1 + np.arange(int(alone.sum()))
+    k = len(centroids)
+    if k <= 1:
+        return np.zeros(k, dtype=np.int64)
+    raw = average_linkage_cut(centroids, threshold)
     ids, first, inverse = np.unique(raw, return_index=True, return_inverse=True)
     weight = np.bincount(inverse.ravel(), weights=np.asarray(sizes, dtype=np.float64), minlength=len(ids))
     rank = np.empty(len(ids), dtype=np.int64)
@@ -351,7 +343,7 @@ class NarrativeClusterer:
                 self.membership_[rows] = (X[rows] * C[labels[rows]]).sum(axis=1)
             self.centroids_ = C
             sizes = np.bincount(labels[assigned], minlength=k)
-            self.themes_ = group_themes(C, sizes, self.cfg.theme_distance_threshold, self.cfg.max_exact)
+            self.themes_ = group_themes(C, sizes, self.cfg.theme_distance_threshold)
             say(f"found {k} narratives in {len(set(self.themes_.tolist()))} themes; "
                 f"{int(n - len(assigned)):,} of {n:,} claims unassigned ({int(take.sum()):,} outliers reassigned)")
         else:

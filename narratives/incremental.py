@@ -302,7 +302,7 @@ def update(X: np.ndarray, prev_ids: np.ndarray, mode: str, cluster_cfg: ClusterC
         nids, C = centroids_of(X, ids)
     sizes = np.bincount(np.searchsorted(nids, ids[ids >= 0]), minlength=len(nids)).astype(np.int64)
     raw_themes = (first_fit.themes_ if first_fit is not None
-                  else group_themes(C, sizes, cluster_cfg.theme_distance_threshold, cluster_cfg.max_exact))
+                  else group_themes(C, sizes, cluster_cfg.theme_distance_threshold))
     themes = match_themes(raw_themes, nids, sizes, prev_theme_of or {}) if len(nids) else np.zeros(0, np.int64)
     return Partition(ids=ids, membership=_membership(X, ids, nids, C), narrative_ids=nids, centroids=C,
                      theme_ids=themes, mode=mode, lineage=lineage, n_assigned_existing=n_existing)

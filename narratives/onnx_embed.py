@@ -144,6 +144,26 @@ def ensure_onnx(model_dir: Path, precision: str, cache_dir: Path | None = None) 
     return path
 
 
+class _Packed:
+    """Token ids of many encodings in flat arrays, so that a run's padded inputs are built by indexing (no Python
+    loop per text while the other runs wait for the interpreter)."""
+
+    def __init__(self, encodings, pad: int):
+        self.lengths = np.array([len(e.ids) for e in encodings], dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
+        self.ids = np.fromiter((t for e in encodings for t in e.ids), dtype=np.int64, count=int(self.lengths.sum()))
+        self.types = np.fromiter((t for e in encodings for t in e.type_ids), dtype=np.int64, count=len(self.ids))
+        self.pad = pad
+
+    def feed(self, idx: np.ndarray) -> dict[str, np.ndarray]:
+        lengths = self.lengths[idx]
+        cols = np.arange(int(lengths.max()))
+        mask = cols[None, :] < lengths[:, None]
+        at = np.where(mask, self.offsets[idx][:, None] + cols[None, :], 0)
+        return {"input_ids": np.where(mask, self.ids[at], self.pad), "attention_mask": mask.astype(np.int64),
+                "token_type_ids": np.where(mask, self.types[at], 0)}
+
+
 class OnnxEmbedder:
     """Embedder protocol over ONNX Runtime (see module doc). Texts are sorted by length and batched, so little
     padding is computed; vectors come back in input order, float32, unit length.
@@ -182,15 +202,7 @@ class OnnxEmbedder:
         return self._session
 
     def _feed(self, encodings) -> dict[str, np.ndarray]:
-        n = max(len(e.ids) for e in encodings)
-        ids = np.full((len(encodings), n), self._pad, dtype=np.int64)
-        mask = np.zeros((len(encodings), n), dtype=np.int64)
-        types = np.zeros((len(encodings), n), dtype=np.int64)
-        for i, e in enumerate(encodings):
-            ids[i, :len(e.ids)] = e.ids
-            mask[i, :len(e.ids)] = 1
-            types[i, :len(e.ids)] = e.type_ids
-        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        return _Packed(encodings, self._pad).feed(np.arange(len(encodings)))
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         session = self._load()
@@ -211,8 +223,10 @@ class OnnxEmbedder:
 
             bar = tqdm(total=len(texts), desc="embedding", unit="text")
 
+        packed = _Packed(encodings, self._pad)
+
         def run(idx):
-            return idx, session.run(None, self._feed([encodings[i] for i in idx]))[0]
+            return idx, session.run(None, packed.feed(idx))[0]
 
         pool = None
         if workers > 1 and len(batches) > 1:

@@ -60,11 +60,14 @@ def test_relabel_by_size_orders_by_size_then_first_member():
     assert _relabel_by_size(np.array([-1, -1])).tolist() == [-1, -1]
 
 
-def test_group_themes_componentwise_equals_exact_and_orders_by_weight():
+def test_group_themes_equals_scipy_average_linkage_and_orders_by_weight():
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import pdist
+
     X, truth = blobs(30, 6, dim=48, spread=0.15, seed=4)
     sizes = np.arange(1, len(X) + 1)
     exact = group_themes(X, sizes, 0.5)
-    wide = group_themes(X, sizes, 0.5, max_exact=100)  # 180 narratives > 100: component-wise
-    assert adjusted_rand_score(truth, exact) == 1.0 and adjusted_rand_score(exact, wide) == 1.0
+    ref = fcluster(linkage(pdist(X, "cosine"), "average"), t=0.5, criterion="distance")
+    assert adjusted_rand_score(truth, exact) == 1.0 and adjusted_rand_score(ref, exact) == 1.0
     weight = np.bincount(exact, weights=sizes)
     assert list(weight) == sorted(weight, reverse=True)
