@@ -3,8 +3,8 @@
 Above ``cluster.max_fit`` claims (default 100,000) a full fit would need O(N^2) similarity work (the
 within-the-cut graph, leftover pairing) and, for UMAP + HDBSCAN, a reduction of every point. Instead:
 
-1. a seeded, content-keyed sample of ``max_fit`` claims (:func:`keyed_sample`) is clustered with the configured method (the whole ordinary fit:
-   narratives, outlier reassignment, leftover pairing);
+1. a seeded, content-keyed sample of ``max_fit`` claims (:func:`keyed_sample`) is clustered with the configured
+   method (the whole ordinary fit: narratives, outlier reassignment, leftover pairing);
 2. every other claim is compared, in batches of ``batch`` rows, with the narrative centroids and joins the
    nearest one when it is within the novelty cut (the same cut incremental runs use: cosine similarity
    ``>= 1 - distance_threshold`` for ``agglomerative``, ``>= reassign_threshold`` for ``umap_hdbscan``);
@@ -17,8 +17,8 @@ it does not grow with N. Same seed -> same result.
 
 The sample is chosen by content, not by position: each vector gets a seeded hash of its bytes and the rows with
 the smallest hashes are taken. Adding 1% new claims therefore changes about 1% of the sample (a draw by position
-changes almost all of it), so a re-fit of a grown database reproduces the narratives it had and their ids persist
-(issue 6: ids kept by a forced re-cluster of the 30k-claim demo rose from 77% with draws by position).
+changes almost all of it), so a re-fit of a grown database draws nearly the same sample and reproduces the
+narratives it had. (Below ``max_fit``, average linkage needs no sample at all: :mod:`narratives.rac`.)
 """
 
 from __future__ import annotations
