@@ -35,6 +35,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from narratives.config import ClusterConfig
+from narratives.rac import average_linkage_cut
 from narratives.scale import assign_nearest, keyed_sample, novelty_similarity, row_keys, sampled_fit
 from narratives.scale import centroids as _centroids
 
@@ -106,9 +107,8 @@ class HDBSCANClusterer:
 class AgglomerativeClusterer:
     """Average-linkage (or other) hierarchical clustering on cosine distance, cut at a distance threshold.
 
-    Clusters smaller than ``min_cluster_size`` are left unassigned (-1). Above ``max_exact`` items each
-    connected component of the within-the-cut graph is clustered on its own (see :meth:`fit_predict`).
-    ``seed`` only matters for the sampled fallback of non-average linkages."""
+    Clusters smaller than ``min_cluster_size`` are left unassigned (-1). Above ``max_exact`` items see
+    :meth:`fit_predict`. ``seed`` only matters for the sampled fallback of non-average linkages."""
 
     def __init__(self, distance_threshold: float = 0.45, linkage: str = "average", min_cluster_size: int = 2,
                  max_exact: int = 10_000, seed: int = 42):
@@ -156,12 +156,10 @@ class AgglomerativeClusterer:
         return labels
 
     def _large(self, X: np.ndarray) -> np.ndarray:
-        """A component above ``max_exact``: exact average linkage without a distance matrix
+        """More than ``max_exact`` items: exact average linkage without a distance matrix
         (:func:`narratives.rac.average_linkage_cut`); other linkages on a content-keyed sample."""
         if self.linkage != "average":
             return self._sampled(X)
-        from narratives.rac import average_linkage_cut
-
         raw = average_linkage_cut(X, self.distance_threshold)
         sizes = np.bincount(raw)
         return np.where(sizes[raw] >= self.min_cluster_size, raw + 1, -1).astype(np.int64)
@@ -270,8 +268,6 @@ def group_themes(centroids: np.ndarray, sizes: np.ndarray, threshold: float) -> 
     """Theme index (0 = largest theme by claims) per narrative: average linkage of the centroids on cosine distance,
     cut at ``threshold``, exact at any number of narratives without a distance matrix
     (:func:`narratives.rac.average_linkage_cut`)."""
-    from narratives.rac import average_linkage_cut
-
     k = len(centroids)
     if k <= 1:
         return np.zeros(k, dtype=np.int64)
