@@ -147,7 +147,7 @@ class AgglomerativeClusterer:
             idx = np.flatnonzero(comp == c)
             if len(idx) < self.min_cluster_size:
                 continue
-            sub = self._exact(X[idx]) if len(idx) <= self.max_exact else self._large(X[idx])
+            sub = self._exact(X[idx]) if len(idx) <= self.max_exact else self._sampled(X[idx])
             ok = sub >= 0
             if ok.any():
                 _, dense = np.unique(sub[ok], return_inverse=True)
@@ -156,10 +156,8 @@ class AgglomerativeClusterer:
         return labels
 
     def _large(self, X: np.ndarray) -> np.ndarray:
-        """More than ``max_exact`` items: exact average linkage without a distance matrix
-        (:func:`narratives.rac.average_linkage_cut`); other linkages on a content-keyed sample."""
-        if self.linkage != "average":
-            return self._sampled(X)
+        """Average linkage on more than ``max_exact`` items, exactly and without a distance matrix
+        (:func:`narratives.rac.average_linkage_cut`)."""
         raw = average_linkage_cut(X, self.distance_threshold)
         sizes = np.bincount(raw)
         return np.where(sizes[raw] >= self.min_cluster_size, raw + 1, -1).astype(np.int64)

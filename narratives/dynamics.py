@@ -164,9 +164,9 @@ def narrative_drift(claims: pd.DataFrame, X: np.ndarray, grains: tuple[str, ...]
     frames = []
     for grain in grains:
         periods = period_start(d[C.published_at], grain).to_numpy()
-        frame = pd.DataFrame({"n": keys, "p": periods})
-        group = frame.groupby(["n", "p"], sort=True).ngroup().to_numpy()  # groups ordered by narrative, period
-        table = frame.groupby(["n", "p"], sort=True).size()
+        grouped = pd.DataFrame({"n": keys, "p": periods}).groupby(["n", "p"], sort=True)
+        group = grouped.ngroup().to_numpy()  # groups ordered by narrative, period
+        table = grouped.size()
         g_nid = table.index.get_level_values(0).to_numpy(dtype=np.int64)
         g_per = table.index.get_level_values(1)
         n_g = len(table)

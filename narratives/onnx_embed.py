@@ -198,11 +198,9 @@ class OnnxEmbedder:
             self._session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
             self._tok = tok
             self._pad = tok.token_to_id("[PAD]") or 0
-            self._dim = int(self._session.run(None, self._feed([tok.encode("x")]))[0].shape[1])
+            probe = _Packed([tok.encode("x")], self._pad).feed(np.arange(1))
+            self._dim = int(self._session.run(None, probe)[0].shape[1])
         return self._session
-
-    def _feed(self, encodings) -> dict[str, np.ndarray]:
-        return _Packed(encodings, self._pad).feed(np.arange(len(encodings)))
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         session = self._load()

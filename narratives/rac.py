@@ -41,24 +41,19 @@ def _nearest(Vf: np.ndarray, rows: np.ndarray, alive: np.ndarray, block: int
         own = pos[start:start + block]
         hit = (own < len(cand)) & (cand[np.minimum(own, len(cand) - 1)] == part)
         S[np.flatnonzero(hit), own[hit]] = -np.inf  # a cluster is not its own neighbour
-        j = S.argmax(axis=1)
-        at = np.arange(len(part))
+        j, sim[start:start + len(part)], second[start:start + len(part)] = _top2(S)
         nn[start:start + len(part)] = cand[j]
-        sim[start:start + len(part)] = S[at, j]
-        S[at, j] = -np.inf
-        second[start:start + len(part)] = S.max(axis=1)
     return nn, sim, second
 
 
-def _top2(S: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row (axis=1) or column (axis=0) of ``S``: index of the largest entry (first on ties), its value and the
-    second-largest value. Overwrites the largest entries of ``S``."""
-    j = S.argmax(axis=axis)
-    at = np.arange(S.shape[1 - axis])
-    idx = (at, j) if axis == 1 else (j, at)
-    best = S[idx].astype(np.float64)
-    S[idx] = -np.inf
-    return j, best, S.max(axis=axis).astype(np.float64)
+def _top2(S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of ``S``: column of the largest entry (first on ties), its value and the second-largest value.
+    Overwrites the largest entries of ``S``."""
+    j = S.argmax(axis=1)
+    at = np.arange(len(S))
+    best = S[at, j].astype(np.float64)
+    S[at, j] = -np.inf
+    return j, best, S.max(axis=1).astype(np.float64)
 
 
 def _merge_top2(nn, sim, second, rows, cand_nn, cand_sim, cand_second) -> None:
@@ -83,10 +78,10 @@ def _nearest_all(Vf: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray, np
         S = Vf[start:stop] @ Vf[start:].T  # rows start..stop against columns start..n
         S[np.arange(stop - start), np.arange(stop - start)] = -np.inf
         if stop < n:  # the columns after the block learn from its rows
-            j, v, v2 = _top2(np.ascontiguousarray(S[:, stop - start:].T), axis=1)  # rows: fast reductions
+            j, v, v2 = _top2(np.ascontiguousarray(S[:, stop - start:].T))  # as rows: fast reductions
             cols = np.arange(stop, n)
             _merge_top2(nn, sim, second, cols, j + start, v, v2)
-        j, v, v2 = _top2(S, axis=1)
+        j, v, v2 = _top2(S)
         _merge_top2(nn, sim, second, np.arange(start, stop), j + start, v, v2)
     return nn, sim, second
 
