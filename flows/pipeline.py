@@ -32,10 +32,11 @@ from narratives import incremental
 from narratives import store
 from narratives.config import Config, EmbedConfig, load_config
 from narratives.outlets import OutletAliases
+from narratives.label import term_counts
 from narratives.embed import cache_key, embed_texts, fill_cache, make_embedder, token_lengths, uncached_texts
 from narratives import schemas as S
 from narratives.schemas import ARTICLES, CLAIMS
-from narratives.syndication import find_reprints, link_copies
+from narratives.syndication import link_copies, update_reprints
 from narratives.track import changed_claims, update_timeseries
 
 
@@ -85,8 +86,9 @@ def merge_claims_task(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame
 
 
 @step(name="find-reprints")
-def reprints_task(existing: pd.DataFrame, new: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    return find_reprints(pd.concat([existing, new], ignore_index=True), cfg.syndication)
+def reprints_task(state: store.State, new: pd.DataFrame, cfg: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(reprints of all articles, signature rows to store): only the new articles are fingerprinted."""
+    return update_reprints(state.articles, new, state.reprints, state.signatures, cfg.syndication)
 
 
 @step(name="link-copies")
@@ -145,10 +147,16 @@ def cluster_task(X: np.ndarray, claims: pd.DataFrame, state: store.State, mode: 
         state.next_narrative_id, {int(k): int(v) for k, v in prev_theme_of.items() if pd.notna(v)}, on_progress=_say)
 
 
+@step(name="count-terms")
+def term_counts_task(claims: pd.DataFrame):
+    """Term counts of every claim, shared by the keywords (label) and the wording drift (dynamics)."""
+    return term_counts(claims[CLAIMS.c.embed_text].tolist())
+
+
 @step(name="label")
 def assemble_task(claims: pd.DataFrame, X: np.ndarray, part: incremental.Partition, cfg: Config, run_id: str,
-                  previous: pd.DataFrame) -> assemble_mod.Assembled:
-    return assemble_mod.assemble(claims, X, part, cfg.label, run_id, previous)
+                  previous: pd.DataFrame, counted) -> assemble_mod.Assembled:
+    return assemble_mod.assemble(claims, X, part, cfg.label, run_id, previous, counted)
 
 
 @step(name="changed-claims")
@@ -168,16 +176,16 @@ def outlets_task(claims: pd.DataFrame) -> pd.DataFrame:
 
 @step(name="dynamics")
 def dynamics_task(claims: pd.DataFrame, X: np.ndarray, outlets: pd.DataFrame, state: store.State,
-                  changed: pd.Series) -> dict[str, pd.DataFrame]:
+                  changed: pd.Series, counted) -> dict[str, pd.DataFrame]:
     previous = {S.NARRATIVE_SPREAD.name: state.spread, S.NARRATIVE_BURSTS.name: state.bursts,
                 S.NARRATIVE_DRIFT.name: state.drift}
-    return dynamics.update_dynamics(claims, X, outlets, state.claims, previous, changed)
+    return dynamics.update_dynamics(claims, X, outlets, state.claims, previous, changed, counted)
 
 
 @step(name="store", retries=2, retry_delay_seconds=2)
 def store_task(db: str, run_id: str, new_articles: pd.DataFrame, quarantine: list[dict],
-               replaced: dict[str, pd.DataFrame], lineage: pd.DataFrame, counts: dict) -> None:
-    store.commit_results(db, run_id, new_articles, quarantine, replaced, lineage, counts)
+               replaced: dict[str, pd.DataFrame], lineage: pd.DataFrame, counts: dict, signatures: pd.DataFrame) -> None:
+    store.commit_results(db, run_id, new_articles, quarantine, replaced, lineage, counts, signatures)
 
 
 @step(name="export-parquet", retries=2, retry_delay_seconds=2)
@@ -238,7 +246,7 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool) ->
     new_articles = cleaned.assign(run_id=run_id)[ARTICLES.columns]
     size = cfg.runner.chunk_size
     new_claims = chunks.concat_frames(claims_task.map(chunks.split_rows(cleaned, size), cfg=unmapped(cfg)).result())
-    reprints = reprints_task(state.articles, new_articles, cfg)
+    reprints, signatures = reprints_task(state, new_articles, cfg)
     claims = link_copies_task(merge_claims_task(state.claims, new_claims), reprints)
     texts = claims[CLAIMS.c.embed_text].tolist()
     todo = uncached_task(texts, cfg.embed, db)
@@ -249,7 +257,8 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool) ->
     X = vectors_task(texts, cfg.embed, db)
     mode = choose_mode_task(claims, state, cfg, recluster)
     part = cluster_task(X, claims, state, mode, cfg)
-    result = assemble_task(claims, X, part, cfg, run_id, state.narratives)
+    counted = term_counts_task(claims)
+    result = assemble_task(claims, X, part, cfg, run_id, state.narratives, counted)
     changed = changed_task(result.claims, state.claims)
     outlets = outlets_task(result.claims)
     events = part.lineage
@@ -275,6 +284,6 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool) ->
         S.CLAIMS.name: result.claims, S.REPRINTS.name: reprints, S.NARRATIVES.name: result.narratives,
         S.THEMES.name: result.themes,
         S.NARRATIVE_TIMESERIES.name: track_task(state.timeseries, result.claims, changed, cfg),
-        S.NARRATIVE_OUTLETS.name: outlets, **dynamics_task(result.claims, X, outlets, state, changed),
-    }, events, counts)
+        S.NARRATIVE_OUTLETS.name: outlets, **dynamics_task(result.claims, X, outlets, state, changed, counted),
+    }, events, counts, signatures)
     return {"n_duplicates_skipped": ingested.n_duplicates + n_known, "n_changed_claims": int(changed.sum()), **counts}

@@ -49,11 +49,12 @@ def previous_ids(claims: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray:
 
 
 def assemble(claims: pd.DataFrame, X: np.ndarray, part: Partition, cfg: LabelConfig, run_id: str,
-             previous: pd.DataFrame | None = None) -> Assembled:
+             previous: pd.DataFrame | None = None, counted=None) -> Assembled:
     """Build the ``claims``, ``narratives`` and ``themes`` tables from ``part``, the partition of the claims
     without ``original_claim_id`` (in order); copies of an original claim inherit its narrative and membership.
     ``previous`` (the narratives table before the run) gives ``born_run_id``; ``updated_run_id`` is this run for
-    narratives whose claims changed."""
+    narratives whose claims changed. ``counted``: ``term_counts`` of the claims' ``embed_text`` when the caller
+    already has it."""
     ids, membership = expand_to_copies(claims, part.ids, part.membership)
     out = claims.copy()
     theme_of = part.theme_of
@@ -66,7 +67,8 @@ def assemble(claims: pd.DataFrame, X: np.ndarray, part: Partition, cfg: LabelCon
     nids = part.narrative_ids
     dense = np.where(ids >= 0, np.searchsorted(nids, np.maximum(ids, 0)), -1) if len(nids) else np.full(len(ids), -1)
     docs = out[C.embed_text].tolist()
-    counted = term_counts(docs)  # one count matrix for the narratives' and the themes' keywords
+    if counted is None:  # one count matrix for the narratives' and the themes' keywords
+        counted = term_counts(docs)
     labelled = label_narratives(docs, X, dense, part.centroids, cfg.n_keywords, cfg.n_representatives,
                                 cfg.mmr_diversity, counted)
     extent = narrative_extent(out).reindex(nids)

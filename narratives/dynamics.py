@@ -145,11 +145,13 @@ def _top_per_row(M, n: int, sign: float) -> list[list[int]]:
 
 
 def narrative_drift(claims: pd.DataFrame, X: np.ndarray, grains: tuple[str, ...] = ("week", "month"),
-                    n_terms: int = 5) -> pd.DataFrame:
+                    n_terms: int = 5, counted=None) -> pd.DataFrame:
     """Per narrative and period: centroid shift, rising/falling terms, representative claim (see module doc).
     ``X`` holds the embeddings of ``claims`` in the same order. Terms are counted once for all claims; each
     narrative's c-TF-IDF (:func:`narratives.label.ctfidf` with the narrative's periods as classes and its own
-    terms) is computed for all narratives at once from sparse (narrative, period) x term sums."""
+    terms) is computed for all narratives at once from sparse (narrative, period) x term sums. ``counted``:
+    :func:`narratives.label.term_counts` of the claims' ``embed_text`` (same rows) when the caller has it; terms
+    no claim here uses do not change the result."""
     from scipy import sparse
 
     mask = (claims[C.published_at].notna() & claims[C.narrative_id].notna()).to_numpy()
@@ -157,7 +159,7 @@ def narrative_drift(claims: pd.DataFrame, X: np.ndarray, grains: tuple[str, ...]
     if d.empty:
         return pd.DataFrame([], columns=NARRATIVE_DRIFT.columns)
     Xd = np.asarray(X, dtype=np.float64)[mask]
-    terms, counts = term_counts(d[C.embed_text].tolist())
+    terms, counts = term_counts(d[C.embed_text].tolist()) if counted is None else (counted[0], counted[1][mask])
     claim_ids = d[C.claim_id].to_numpy()
     keys = d[C.narrative_id].to_numpy(dtype=np.int64)
     n_rows, n_t = len(d), counts.shape[1]
@@ -237,27 +239,30 @@ def _replace(previous: pd.DataFrame, fresh: pd.DataFrame, affected: set[int], ke
 
 
 def update_dynamics(claims: pd.DataFrame, X: np.ndarray, outlets: pd.DataFrame, stored: pd.DataFrame | None = None,
-                    previous: dict[str, pd.DataFrame] | None = None, changed: pd.Series | None = None) -> dict[str, pd.DataFrame]:
+                    previous: dict[str, pd.DataFrame] | None = None, changed: pd.Series | None = None,
+                    counted=None) -> dict[str, pd.DataFrame]:
     """``narrative_spread``, ``narrative_bursts`` and ``narrative_drift``. With the stored claims and the previous
     tables, only the narratives whose claims changed are recomputed and the other rows are kept: each table's
     rows for a narrative depend only on that narrative's claims (and, for bursts, on the first dated claim of
-    the corpus, which is checked). Equal to a full recompute."""
+    the corpus, which is checked). Equal to a full recompute. ``counted``: the claims' term counts, as for
+    :func:`narrative_drift`."""
     dated = claims[C.published_at].dropna()
     span = (dated.min(), dated.max()) if len(dated) else None
-    full = {
-        NARRATIVE_SPREAD.name: lambda cl, x, o: narrative_spread(o, cl),
-        NARRATIVE_BURSTS.name: lambda cl, x, o: narrative_bursts(cl, span=span),
-        NARRATIVE_DRIFT.name: lambda cl, x, o: narrative_drift(cl, x),
+    full = {  # each gets claims, their vectors, their outlet rows and their term counts
+        NARRATIVE_SPREAD.name: lambda cl, x, o, cnt: narrative_spread(o, cl),
+        NARRATIVE_BURSTS.name: lambda cl, x, o, cnt: narrative_bursts(cl, span=span),
+        NARRATIVE_DRIFT.name: lambda cl, x, o, cnt: narrative_drift(cl, x, counted=cnt),
     }
     stored_dated = stored[C.published_at].dropna() if stored is not None else pd.Series(dtype="datetime64[us]")
     incremental = (previous is not None and changed is not None and stored is not None and len(stored_dated)
                    and span is not None and stored_dated.min() == span[0] and not bool(changed.all()))
     if not incremental:
-        return {name: fn(claims, X, outlets) for name, fn in full.items()}
+        return {name: fn(claims, X, outlets, counted) for name, fn in full.items()}
     affected = affected_narratives(claims, stored, changed)
     sel = claims[C.narrative_id].isin(affected).to_numpy()
     sub, Xs = claims[sel], np.asarray(X)[sel]
+    subc = None if counted is None else (counted[0], counted[1][sel])
     subo = outlets[outlets["narrative_id"].isin(affected)]
     keys = {NARRATIVE_SPREAD.name: ["narrative_id"], NARRATIVE_BURSTS.name: ["narrative_id", "grain", "period_start"],
             NARRATIVE_DRIFT.name: ["narrative_id", "grain", "period_start"]}
-    return {name: _replace(previous[name], fn(sub, Xs, subo), affected, keys[name]) for name, fn in full.items()}
+    return {name: _replace(previous[name], fn(sub, Xs, subo, subc), affected, keys[name]) for name, fn in full.items()}

@@ -224,4 +224,4 @@ def embed_texts(
         if cache is not None:
             cache.put(embedder.name, list(todo), new)
         found = {**found, **dict(zip(todo, new))}
-    return np.stack([found[h] for h in hashes]).astype(np.float32), len(todo)
+    return np.stack([found[h] for h in hashes]).astype(np.float32, copy=False), len(todo)

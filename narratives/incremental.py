@@ -32,14 +32,14 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from narratives.cluster import AgglomerativeClusterer, NarrativeClusterer, group_themes, link_leftovers
-from narratives.scale import centroids
+from narratives.scale import centroids, cluster_sums
 from narratives.config import ClusterConfig, UpdateConfig
 from narratives.schemas import NARRATIVE_LINEAGE
 
 L = NARRATIVE_LINEAGE.c
 MODES = ("full", "incremental", "unchanged")
 NEIGHBOUR_NARRATIVES = 2  # per unassigned claim, the nearest narratives (within the cut) that are re-clustered
-ESTABLISHED = 100  # narratives this large take a claim directly when its average similarity is within the cut
+ESTABLISHED = 50  # narratives this large take a claim directly when its average similarity is within the cut
 
 
 @dataclass
@@ -81,11 +81,13 @@ def centroids_of(X: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return nids, centroids(X, pos, len(nids))
 
 
-def _membership(X: np.ndarray, ids: np.ndarray, nids: np.ndarray, C: np.ndarray) -> np.ndarray:
+def _membership(X: np.ndarray, ids: np.ndarray, nids: np.ndarray, C: np.ndarray, block: int = 8192) -> np.ndarray:
+    """Cosine of each claim to its narrative's centroid (NaN when unassigned), a block of rows at a time."""
     out = np.full(len(ids), np.nan)
-    ok = ids >= 0
-    if ok.any():
-        out[ok] = (X[ok].astype(np.float64) * C[np.searchsorted(nids, ids[ok])]).sum(axis=1)
+    ok = np.flatnonzero(ids >= 0)
+    for start in range(0, len(ok), block):
+        rows = ok[start:start + block]
+        out[rows] = np.einsum("ij,ij->i", X[rows].astype(np.float64), C[np.searchsorted(nids, ids[rows])])
     return out
 
 
@@ -193,11 +195,9 @@ def local_refit(X: np.ndarray, prev_ids: np.ndarray, cluster_cfg: ClusterConfig,
     reach = 1.0 - cluster_cfg.distance_threshold
     agglo = cluster_cfg.method == "agglomerative"
     nids = np.unique(prev[prev >= 0])
-    pos = np.searchsorted(nids, prev[prev >= 0])
-    sizes = np.bincount(pos, minlength=len(nids))
-    means = np.zeros((len(nids), X.shape[1]))
-    np.add.at(means, pos, X[prev >= 0].astype(np.float64))
-    means /= np.maximum(sizes, 1)[:, None]  # mean vectors: a claim's average similarity to a group is x . mean
+    pos = np.where(prev >= 0, np.searchsorted(nids, prev), -1)
+    sizes = np.bincount(pos[pos >= 0], minlength=len(nids))
+    means = cluster_sums(X, pos, len(nids)) / np.maximum(sizes, 1)[:, None]  # a claim's average similarity to a group is x . mean
     C = means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
     rest = free
     if agglo and len(nids):

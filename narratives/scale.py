@@ -51,9 +51,8 @@ def keyed_sample(keys: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
     return np.sort(rows[order[:size]])
 
 
-def centroids(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    """Unit-length mean of each cluster 0..k-1 (float64; a zero row for an empty id), one pass over the
-    assigned rows."""
+def cluster_sums(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """Sum of the rows of each cluster 0..k-1 (float64; rows labelled < 0 are left out), one pass over X."""
     from scipy import sparse
 
     C = np.zeros((k, X.shape[1]), dtype=np.float64)
@@ -63,6 +62,13 @@ def centroids(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
         if len(ok):
             G = sparse.csr_matrix((np.ones(len(ok)), (lab[ok], ok)), shape=(k, len(lab)))
             C += G @ np.asarray(X[start:start + len(lab)], dtype=np.float64)
+    return C
+
+
+def centroids(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """Unit-length mean of each cluster 0..k-1 (float64; a zero row for an empty id), one pass over the
+    assigned rows."""
+    C = cluster_sums(X, labels, k)
     norms = np.linalg.norm(C, axis=1, keepdims=True)
     return C / np.where(norms == 0, 1.0, norms)
 

@@ -14,8 +14,9 @@ import pyarrow as pa
 
 from narratives.errors import SchemaError
 
-SCHEMA_VERSION = 4  # 2: reprints, claims.original_claim_id, runs.n_reprints; 3: outlets/spread/bursts/drift;
-# 4: incremental runs (narratives.centroid/born_run_id/updated_run_id, narrative_lineage, runs.mode ...)
+SCHEMA_VERSION = 5  # 2: reprints, claims.original_claim_id, runs.n_reprints; 3: outlets/spread/bursts/drift;
+# 4: incremental runs (narratives.centroid/born_run_id/updated_run_id, narrative_lineage, runs.mode ...);
+# 5: article_signatures (stored near-duplicate fingerprints)
 
 TS = pa.timestamp("us")  # naive UTC
 
@@ -67,6 +68,7 @@ DUCKDB_TYPES = {
     pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.int32(): "INTEGER", pa.float64(): "DOUBLE",
     pa.float32(): "FLOAT", pa.bool_(): "BOOLEAN", pa.timestamp("us"): "TIMESTAMP", pa.date32(): "DATE",
     pa.list_(pa.string()): "VARCHAR[]", pa.list_(pa.float32()): "FLOAT[]", pa.list_(pa.float64()): "DOUBLE[]",
+    pa.list_(pa.int64()): "BIGINT[]",
 }
 STR_LIST = pa.list_(pa.string())
 
@@ -307,12 +309,28 @@ EMBEDDING_CACHE = _table(
     ],
 )
 
+ARTICLE_SIGNATURES = _table(
+    "article_signatures", ("article_id",), "one row per article",
+    "Internal: each article's near-duplicate fingerprint, so a run compares only its new articles with the stored "
+    "ones instead of fingerprinting every article again (narratives/syndication.py).",
+    [
+        ("article_id", STR, False, "The article."),
+        ("params", STR, False, "The syndication settings the row was made with; rows made with other settings are "
+                               "recomputed."),
+        ("text_hash", STR, False, "BLAKE2b of the article's normalised words (exact copies share it; empty for no words)."),
+        ("signature", pa.list_(pa.int64()), True, "MinHash of the word shingles (unsigned 64-bit values stored "
+                                                  "bit for bit); NULL below syndication.min_words words."),
+    ],
+)
+
 ALL_TABLES: dict[str, TableDef] = {
     t.name: t
     for t in (ARTICLES, CLAIMS, REPRINTS, NARRATIVES, THEMES, NARRATIVE_LINEAGE, NARRATIVE_TIMESERIES, NARRATIVE_OUTLETS,
-              NARRATIVE_SPREAD, NARRATIVE_BURSTS, NARRATIVE_DRIFT, RUNS, QUARANTINE, EMBEDDING_CACHE)
+              NARRATIVE_SPREAD, NARRATIVE_BURSTS, NARRATIVE_DRIFT, RUNS, QUARANTINE, EMBEDDING_CACHE,
+              ARTICLE_SIGNATURES)
 }
-EXPORTED_TABLES = [n for n in ALL_TABLES if n != EMBEDDING_CACHE.name]
+INTERNAL_TABLES = (EMBEDDING_CACHE.name, ARTICLE_SIGNATURES.name)  # state between runs, not exported
+EXPORTED_TABLES = [n for n in ALL_TABLES if n not in INTERNAL_TABLES]
 
 
 def empty_frame(table: TableDef) -> pd.DataFrame:

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from narratives.errors import NarrativesError
 from narratives.schemas import (
-    ALL_TABLES, ARTICLES, CLAIMS, DUCKDB_TYPES, EMBEDDING_CACHE, EXPORTED_TABLES, NARRATIVE_BURSTS, NARRATIVE_DRIFT,
+    ALL_TABLES, ARTICLE_SIGNATURES, ARTICLES, CLAIMS, DUCKDB_TYPES, EMBEDDING_CACHE, EXPORTED_TABLES, NARRATIVE_BURSTS, NARRATIVE_DRIFT,
     NARRATIVE_LINEAGE,
     NARRATIVE_OUTLETS, NARRATIVE_SPREAD, NARRATIVE_TIMESERIES, NARRATIVES, QUARANTINE, REPRINTS, RUNS, SCHEMA_VERSION,
     THEMES, TableDef, check_arrow, to_arrow,
@@ -148,14 +148,18 @@ class State:
     spread: pd.DataFrame
     bursts: pd.DataFrame
     drift: pd.DataFrame
+    reprints: pd.DataFrame
+    signatures: pd.DataFrame
     next_narrative_id: int
     runs_since_full: int
 
 
 def load_state(db_path: str | Path) -> State:
-    """The stored articles, claims, narratives (with centroids), time series and dynamics, the next unused narrative id
-    (ids are never reused, ended ones included) and the number of succeeded runs since the last full re-fit."""
-    tables = (ARTICLES, CLAIMS, NARRATIVES, NARRATIVE_TIMESERIES, NARRATIVE_SPREAD, NARRATIVE_BURSTS, NARRATIVE_DRIFT)
+    """The stored articles, claims, narratives (with centroids), time series, dynamics, reprints and article
+    signatures, the next unused narrative id (ids are never reused, ended ones included) and the number of
+    succeeded runs since the last full re-fit."""
+    tables = (ARTICLES, CLAIMS, NARRATIVES, NARRATIVE_TIMESERIES, NARRATIVE_SPREAD, NARRATIVE_BURSTS, NARRATIVE_DRIFT,
+              REPRINTS, ARTICLE_SIGNATURES)
     if not Path(db_path).exists():
         return State(*(t.schema.empty_table().to_pandas() for t in tables), next_narrative_id=1, runs_since_full=0)
     with connect(db_path) as con:
@@ -226,7 +230,7 @@ class DuckDBEmbeddingCache:
         rows = self._rows(model, hashes, "c.text_hash, c.embedding")
         if rows is None or not len(rows):
             return {}
-        flat = rows.column("embedding").combine_chunks().flatten().to_numpy(zero_copy_only=False).astype(np.float32)
+        flat = rows.column("embedding").combine_chunks().flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
         return dict(zip(rows.column("text_hash").to_pylist(), flat.reshape(len(rows), -1)))
 
     def has(self, model: str, hashes: Sequence[str]) -> set[str]:
@@ -254,8 +258,9 @@ class DuckDBEmbeddingCache:
 
 def commit_results(db_path: str | Path, run_id: str, new_articles: pd.DataFrame, quarantine: list[dict],
                    replaced: dict[str, pd.DataFrame], lineage: pd.DataFrame | None = None,
-                   counts: dict | None = None) -> None:
+                   counts: dict | None = None, signatures: pd.DataFrame | None = None) -> None:
     """Write a run's results in one transaction: new articles, quarantine rows and lineage events are appended;
+    ``signatures`` rows replace the stored rows of their articles;
     every table in ``REPLACED`` (derived from all claims) is replaced by ``replaced[name]`` (missing = empty); the
     run's ``runs`` row is marked succeeded with ``counts``. Every table is validated against its schema first,
     so an off-schema table fails the run before anything is written; a run killed at any point leaves the
@@ -274,11 +279,17 @@ def commit_results(db_path: str | Path, run_id: str, new_articles: pd.DataFrame,
     for table in REPLACED:
         df = replaced.get(table.name)
         arrow[table.name] = to_arrow(table, df) if df is not None else table.schema.empty_table()
+    sigs = to_arrow(ARTICLE_SIGNATURES, signatures if signatures is not None else ARTICLE_SIGNATURES.schema.empty_table().to_pandas())
+    arrow[ARTICLE_SIGNATURES.name] = sigs
     with connect(db_path) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             for table in REPLACED:
                 con.execute(f'DELETE FROM "{table.name}"')
+            if len(sigs):
+                con.register("_sig_ids", sigs.select(["article_id"]))
+                con.execute(f'DELETE FROM "{ARTICLE_SIGNATURES.name}" WHERE article_id IN (SELECT article_id FROM _sig_ids)')
+                con.unregister("_sig_ids")
             for name, tbl in arrow.items():
                 _insert(con, ALL_TABLES[name], tbl)
             con.execute(*finish)

@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 
 from narratives.dynamics import narrative_bursts, narrative_drift, narrative_outlets, narrative_spread
+from narratives.label import term_counts
 from narratives.schemas import NARRATIVE_BURSTS, NARRATIVE_DRIFT, NARRATIVE_OUTLETS, NARRATIVE_SPREAD, to_arrow
 
 START = pd.Timestamp("2026-01-05")
@@ -108,9 +109,13 @@ def test_drift_of_each_narrative_depends_only_on_its_own_claims():
     to_arrow(NARRATIVE_DRIFT, together)
     assert set(together["narrative_id"]) == {1, 2, 7} and set(together["grain"]) == {"week", "month"}
     assert together["n_claims"].sum() == 2 * 180  # each dated, assigned claim once per grain
+    terms, counts = term_counts(df["embed_text"].tolist())
+    pd.testing.assert_frame_equal(narrative_drift(df, X, counted=(terms, counts)), together)  # counts shared by the flow
     for nid in (1, 7):
         own = df["narrative_id"].eq(nid).fillna(False).to_numpy(dtype=bool)
         alone = narrative_drift(df[own], X[own])
+        shared = narrative_drift(df[own], X[own], counted=(terms, counts[own]))  # terms of other narratives too
+        pd.testing.assert_frame_equal(shared, alone)
         mine = together[together["narrative_id"] == nid].reset_index(drop=True)
         assert len(alone) == len(mine) >= 10
         for col in ("period_start", "n_claims", "rising_terms", "falling_terms", "representative_claim_id"):

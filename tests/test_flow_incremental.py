@@ -18,6 +18,9 @@ from sklearn.metrics import adjusted_rand_score
 from narratives import store
 from narratives.batches import write_batches
 from narratives.evaluate import with_singletons
+from narratives.schemas import ALL_TABLES, ARTICLE_SIGNATURES, EXPORTED_TABLES
+
+READ = [*EXPORTED_TABLES, ARTICLE_SIGNATURES.name]  # the outputs and the stored signatures
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +43,7 @@ def daily(prefect_harness, demo_corpus, tmp_path_factory):
         summaries.append(_run(db, b))
         if i == 1:
             shutil.copy(db, out / "after2.duckdb")
-    return {"out": out, "db": db, "batches": batches, "summaries": summaries, "tables": store.read_tables(db)}
+    return {"out": out, "db": db, "batches": batches, "summaries": summaries, "tables": store.read_tables(db, READ)}
 
 
 def _ids(tables: dict) -> pd.Series:
@@ -60,6 +63,12 @@ def test_ten_daily_batches_agree_with_one_run(daily, demo_run):
         assert s["n_embedded"] <= s["n_new_claims"]
     runs = daily["tables"]["runs"]
     assert (runs["status"] == "succeeded").sum() == 10 and runs["mode"].notna().all()
+    # reprints found batch by batch against stored signatures are those of one run over everything
+    rep = daily["tables"]["reprints"]
+    assert len(rep) > 20
+    pd.testing.assert_frame_equal(rep, demo_run["tables"]["reprints"], check_dtype=False)
+    sigs = daily["tables"]["article_signatures"]
+    assert sigs["article_id"].is_unique and set(sigs["article_id"]) == set(daily["tables"]["articles"]["article_id"])
 
 
 def test_ids_are_never_reused_and_lineage_explains_them(daily):
@@ -102,10 +111,8 @@ def _stable(df: pd.DataFrame, name: str) -> pd.DataFrame:
     return df.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
-from narratives.schemas import ALL_TABLES, EXPORTED_TABLES  # noqa: E402
-
 ALL_KEYS = {n: list(ALL_TABLES[n].key) for n in ALL_TABLES}
-COMPARED = [n for n in EXPORTED_TABLES if n not in ("runs", "quarantine")]
+COMPARED = [n for n in READ if n not in ("runs", "quarantine")]
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +122,7 @@ def uninterrupted(daily):
     reference.parent.mkdir()
     shutil.copy(daily["out"] / "after2.duckdb", reference)
     _run(reference, daily["batches"][2])
-    return store.read_tables(reference)
+    return store.read_tables(reference, READ)
 
 
 @pytest.mark.parametrize("stage", ["ingest", "load-vectors", "label", "store", "export-parquet"])
@@ -141,7 +148,7 @@ def test_killed_run_then_rerun_gives_the_same_tables(daily, uninterrupted, stage
     assert proc.returncode == -signal.SIGKILL, "".join(seen[-20:])
 
     summary = _run(db, daily["batches"][2])
-    got = store.read_tables(db)
+    got = store.read_tables(db, READ)
     runs = got["runs"].set_index("run_id")
     assert runs.at[summary["run_id"], "status"] == "succeeded"
     if stage in ("store", "export-parquet"):  # killed after its one-transaction commit: its results stand
@@ -159,11 +166,11 @@ def test_empty_inbox_is_an_unchanged_run(daily, tmp_path):
     """A scheduled run that finds no new files records an 'unchanged' run and leaves every table as it was."""
     db = tmp_path / "n.duckdb"
     shutil.copy(daily["db"], db)
-    before = store.read_tables(db)
+    before = store.read_tables(db, READ)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     s = _run(db, inbox)
     assert s["mode"] == "unchanged" and s["n_input_records"] == 0 and s["n_embedded"] == 0
-    after = store.read_tables(db)
+    after = store.read_tables(db, READ)
     for name in COMPARED:
         pd.testing.assert_frame_equal(_stable(after[name], name), _stable(before[name], name), check_dtype=False)

@@ -180,6 +180,7 @@ def _full_claims(n, seed, start_id=0):
 
 def test_update_dynamics_equals_a_full_recompute():
     from narratives.dynamics import narrative_outlets, update_dynamics
+    from narratives.label import term_counts
 
     rng = np.random.default_rng(3)
     old = _full_claims(300, 1)
@@ -195,8 +196,11 @@ def test_update_dynamics_equals_a_full_recompute():
     changed = changed_claims(new, old)
     got = update_dynamics(new, X, narrative_outlets(new), old, prev, changed)
     want = update_dynamics(new, X, narrative_outlets(new))
+    # the flow counts the terms of all claims once and shares them: the same tables
+    shared = update_dynamics(new, X, narrative_outlets(new), old, prev, changed, term_counts(new["embed_text"].tolist()))
     assert len(got["narrative_bursts"]) and len(got["narrative_drift"])
     for name in want:
         key = ["narrative_id"] + (["grain", "period_start"] if name != "narrative_spread" else [])
-        pd.testing.assert_frame_equal(got[name].sort_values(key).reset_index(drop=True),
-                                      want[name].sort_values(key).reset_index(drop=True), obj=name)
+        for tables, how in ((got, "incremental"), (shared, "incremental, shared term counts")):
+            pd.testing.assert_frame_equal(tables[name].sort_values(key).reset_index(drop=True),
+                                          want[name].sort_values(key).reset_index(drop=True), obj=f"{name} ({how})")

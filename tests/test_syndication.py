@@ -86,3 +86,49 @@ def test_copied_claims_point_to_original_and_inherit_labels():
     assert [None if pd.isna(v) else v for v in linked["original_claim_id"]] == [None, None, "o1", None]
     labels, member = expand_to_copies(linked, np.array([0, 1, 2]), np.array([0.9, 0.8, 0.7]))
     assert labels.tolist() == [0, 1, 0, 2] and member.tolist() == [0.9, 0.8, 0.9, 0.7]
+
+
+def _batches_vs_all(rows, cut, cfg=SyndicationConfig()):
+    from narratives.syndication import reprints_and_signatures, update_reprints
+
+    everything = arts(rows)
+    old, new = everything.iloc[:cut].reset_index(drop=True), everything.iloc[cut:].reset_index(drop=True)
+    prev, sigs = reprints_and_signatures(old, cfg)
+    inc, new_sigs = update_reprints(old, new, prev, sigs, cfg)
+    return inc, find_reprints(everything, cfg), sigs, new_sigs
+
+
+def test_new_articles_are_compared_with_stored_signatures_only_and_give_the_full_result():
+    edited = BODY.replace("on Monday", "on Monday evening").replace("more than forty", "over 40")
+    rows = [
+        ("sp-1", "Sputnik", "2026-01-05", BODY),
+        ("x-1", "TASS", "2026-01-04", OTHER),
+        ("s-1", "RT", "2026-01-01", "NATO is expanding east."),
+        # the new batch: a near copy, an exact copy of a short text, an older original surfacing late, a new text
+        ("rt-1", "RT", "2026-01-06", edited),
+        ("s-2", "TASS", "2026-01-02", "NATO is expanding east!"),
+        ("old-1", "News Front", "2026-01-03", BODY),
+        ("y-1", "X", "2026-01-07", OTHER.replace("park", "school") + " " + BODY[:40]),
+    ]
+    inc, full, sigs, new_sigs = _batches_vs_all(rows, 3)
+    assert inc.to_dict("records") == full.to_dict("records")
+    by_copy = full.set_index("article_id")["original_article_id"].to_dict()
+    # the late older article became the original; the edited school text copies x-1
+    assert by_copy == {"sp-1": "old-1", "rt-1": "old-1", "s-2": "s-1", "y-1": "x-1"}
+    assert sigs["article_id"].tolist() == ["sp-1", "x-1", "s-1"] and new_sigs["article_id"].tolist() == ["rt-1", "s-2", "old-1", "y-1"]
+    assert sigs.set_index("article_id")["signature"]["s-1"] is None  # below min_words: compared by exact text only
+
+
+def test_changed_settings_or_missing_signatures_recompute_everything():
+    from narratives.syndication import update_reprints
+
+    rows = [("a", "RT", "2026-01-01", BODY), ("b", "TASS", "2026-01-02", OTHER), ("c", "X", "2026-01-03", BODY)]
+    everything = arts(rows)
+    old, new = everything.iloc[:2].reset_index(drop=True), everything.iloc[2:].reset_index(drop=True)
+    empty_prev = find_reprints(old, SyndicationConfig())
+    _, stale = _batches_vs_all(rows[:2], 2, SyndicationConfig(shingle_words=3))[2:]
+    for stored in (stale, stale.iloc[:0]):
+        out, sigs = update_reprints(old, new, empty_prev, stored, SyndicationConfig())
+        assert out[["article_id", "original_article_id"]].values.tolist() == [["c", "a"]]
+        assert sigs["article_id"].tolist() == ["a", "b", "c"]  # every article's signature is made again
+    assert update_reprints(old, new, empty_prev, stale, SyndicationConfig(enabled=False))[0].empty
