@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from narratives.label import term_counts
+from narratives.scale import cluster_sums, row_dots
 from narratives.schemas import CLAIMS, NARRATIVE_BURSTS, NARRATIVE_DRIFT, NARRATIVE_OUTLETS, NARRATIVE_SPREAD
 from narratives.track import period_start
 
@@ -158,7 +159,7 @@ def narrative_drift(claims: pd.DataFrame, X: np.ndarray, grains: tuple[str, ...]
     d = claims[mask]
     if d.empty:
         return pd.DataFrame([], columns=NARRATIVE_DRIFT.columns)
-    Xd = np.asarray(X, dtype=np.float64)[mask]
+    Xd, xrows = np.asarray(X), np.flatnonzero(mask)  # the rows of X of d (read a block at a time, not copied)
     terms, counts = term_counts(d[C.embed_text].tolist()) if counted is None else (counted[0], counted[1][mask])
     claim_ids = d[C.claim_id].to_numpy()
     keys = d[C.narrative_id].to_numpy(dtype=np.int64)
@@ -199,9 +200,9 @@ def narrative_drift(claims: pd.DataFrame, X: np.ndarray, grains: tuple[str, ...]
         for g, up, down in zip(prev_g, _top_per_row(delta, n_terms, 1.0), _top_per_row(delta, n_terms, -1.0)):
             rising[g] = [str(terms[i]) for i in up]
             falling[g] = [str(terms[i]) for i in down]
-        cen = G @ Xd
+        cen = cluster_sums(Xd, group, n_g, rows=xrows)
         cen /= np.maximum(np.linalg.norm(cen, axis=1, keepdims=True), 1e-300)
-        sim = np.einsum("ij,ij->i", Xd, cen[group])
+        sim = row_dots(Xd, xrows, cen, group)
         best = np.lexsort((np.arange(n_rows), -sim, group))
         rep = best[np.r_[True, group[best][1:] != group[best][:-1]]]  # most central row of each group
         first_g = np.maximum.accumulate(np.where(first_of, np.arange(n_g), 0))

@@ -32,7 +32,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from narratives.cluster import AgglomerativeClusterer, NarrativeClusterer, group_themes, link_leftovers
-from narratives.scale import centroids, cluster_sums
+from narratives.scale import centroids, cluster_sums, row_dots
 from narratives.config import ClusterConfig, UpdateConfig
 from narratives.schemas import NARRATIVE_LINEAGE
 
@@ -81,13 +81,11 @@ def centroids_of(X: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return nids, centroids(X, pos, len(nids))
 
 
-def _membership(X: np.ndarray, ids: np.ndarray, nids: np.ndarray, C: np.ndarray, block: int = 8192) -> np.ndarray:
-    """Cosine of each claim to its narrative's centroid (NaN when unassigned), a block of rows at a time."""
+def _membership(X: np.ndarray, ids: np.ndarray, nids: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """Cosine of each claim to its narrative's centroid (NaN when unassigned)."""
     out = np.full(len(ids), np.nan)
     ok = np.flatnonzero(ids >= 0)
-    for start in range(0, len(ok), block):
-        rows = ok[start:start + block]
-        out[rows] = np.einsum("ij,ij->i", X[rows].astype(np.float64), C[np.searchsorted(nids, ids[rows])])
+    out[ok] = row_dots(X, ok, C, np.searchsorted(nids, ids[ok]))
     return out
 
 

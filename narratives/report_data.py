@@ -252,12 +252,13 @@ def report_data(tables: dict[str, pd.DataFrame], title: str = "Narratives report
     narrs = t["narratives"].dropna(subset=[N.narrative_id])
     narrs = narrs.assign(_size=pd.to_numeric(narrs[N.size], errors="coerce").fillna(0))
     narrs = narrs.sort_values(["_size", N.narrative_id], ascending=[False, True], kind="stable").reset_index(drop=True)
-    arts = t["articles"].drop_duplicates(A.article_id)
-    urls = {a: u for a, u in zip(arts[A.article_id], map(safe_url, arts[A.url])) if u}
     wanted = {c for v in narrs[N.representative_claim_ids] for c in _list(v)}
     info = claims[claims[C.claim_id].isin(wanted)]
     claim_info = {cid: vals for cid, *vals in zip(info[C.claim_id], info[C.text], info[C.outlet], info[C.published_at],
                                                    info[C.speaker], info[C.article_id])}
+    arts = t["articles"].drop_duplicates(A.article_id)
+    arts = arts[arts[A.article_id].isin(set(info[C.article_id]))]  # links are shown for representative claims only
+    urls = {a: u for a, u in zip(arts[A.article_id], map(safe_url, arts[A.url])) if u}
     drift_ids = set(t["narrative_drift"][D.representative_claim_id].dropna())
     texts = dict(zip(claims.loc[claims[C.claim_id].isin(drift_ids), C.claim_id],
                      claims.loc[claims[C.claim_id].isin(drift_ids), C.text]))
@@ -266,21 +267,25 @@ def report_data(tables: dict[str, pd.DataFrame], title: str = "Narratives report
     timelines = _timelines(claims, {w: i for i, w in enumerate(weeks)})
     growth = _growth(claims)
     outs, spread = _records(t["narrative_outlets"], O.narrative_id), _records(t["narrative_spread"], SP.narrative_id)
-    bursts, drift = _records(t["narrative_bursts"], B.narrative_id), _records(t["narrative_drift"], D.narrative_id)
+    all_drift = t["narrative_drift"]
+    weekly = all_drift[all_drift[D.grain] == "week"]  # the periods the report shows (the score is over all grains)
+    weekly = weekly.sort_values([D.narrative_id, D.period_start], kind="stable").groupby(D.narrative_id).tail(DRIFT_PERIODS)
+    top_drift = pd.to_numeric(all_drift[D.drift_score], errors="coerce").groupby(all_drift[D.narrative_id]).max()
+    bursts, drift = _records(t["narrative_bursts"], B.narrative_id), _records(weekly, D.narrative_id)
     lin, rel = _records(t["narrative_lineage"], L.narrative_id), _records(t["narrative_lineage"], L.related_narrative_id)
     themes = {int(k): str(v) for k, v in zip(t["themes"][TH.theme_id], t["themes"][TH.label]) if not _na(k)}
     items = []
     for r in narrs.to_dict("records"):
         nid = int(r[N.narrative_id])
         dr = drift.get(nid, [])
-        scores = [x[D.drift_score] for x in dr if not _na(x[D.drift_score])]
+        top = top_drift.get(nid)
         sp = spread.get(nid)
         items.append({
             "id": nid, "theme": None if _na(r[N.theme_id]) else int(r[N.theme_id]), "label": _s(r[N.label]),
             "keywords": _list(r[N.keywords])[:8], "size": int(r["_size"]),
             "n_outlets": 0 if _na(r[N.n_outlets]) else int(r[N.n_outlets]),
             "first": _date(r[N.first_seen]), "last": _date(r[N.last_seen]),
-            "growth": list(growth.get(nid, (0, 0))), "drift": _num(max(scores)) if scores else None,
+            "growth": list(growth.get(nid, (0, 0))), "drift": _num(top),
             "reps": _reps(r, claim_info, urls), "timeline": timelines.get(nid, {"series": []}),
             "spread": _spread(sp[0] if sp else None, outs.get(nid, [])),
             "bursts": [{"grain": _s(b[B.grain]), "start": _date(b[B.period_start]), "end": _date(b[B.period_end]),

@@ -51,18 +51,35 @@ def keyed_sample(keys: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
     return np.sort(rows[order[:size]])
 
 
-def cluster_sums(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    """Sum of the rows of each cluster 0..k-1 (float64; rows labelled < 0 are left out), one pass over X."""
+BLOCK = 8192  # rows per block: temporaries of a few MB, which the allocator reuses (large fresh arrays cost page faults)
+
+
+def cluster_sums(X: np.ndarray, labels: np.ndarray, k: int, rows: np.ndarray | None = None,
+                 block: int = BLOCK) -> np.ndarray:
+    """Sum of the rows of each cluster 0..k-1 (float64; rows labelled < 0 are left out). ``labels[i]`` is the
+    label of ``X[rows[i]]`` (of ``X[i]`` without ``rows``). A block of rows at a time: no float64 copy of X."""
     from scipy import sparse
 
     C = np.zeros((k, X.shape[1]), dtype=np.float64)
-    for start in range(0, len(labels), 65536):  # sums as sparse indicator @ block: no float64 copy of all of X
-        lab = np.asarray(labels[start:start + 65536])
+    labels = np.asarray(labels)
+    for start in range(0, len(labels), block):
+        lab = labels[start:start + block]
         ok = np.flatnonzero(lab >= 0)
         if len(ok):
-            G = sparse.csr_matrix((np.ones(len(ok)), (lab[ok], ok)), shape=(k, len(lab)))
-            C += G @ np.asarray(X[start:start + len(lab)], dtype=np.float64)
+            idx = start + ok if rows is None else np.asarray(rows)[start + ok]
+            G = sparse.csr_matrix((np.ones(len(ok)), (lab[ok], np.arange(len(ok)))), shape=(k, len(ok)))
+            C += G @ np.asarray(X[idx], dtype=np.float64)
     return C
+
+
+def row_dots(X: np.ndarray, rows: np.ndarray, C: np.ndarray, which: np.ndarray, block: int = BLOCK) -> np.ndarray:
+    """``X[rows[i]] . C[which[i]]`` for every i, in float64, a block at a time (no float64 copy of X, no
+    len(rows) x dim gather of C)."""
+    out = np.empty(len(rows), dtype=np.float64)
+    for start in range(0, len(rows), block):
+        r = rows[start:start + block]
+        out[start:start + len(r)] = np.einsum("ij,ij->i", np.asarray(X[r], dtype=np.float64), C[which[start:start + len(r)]])
+    return out
 
 
 def centroids(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
