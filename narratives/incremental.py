@@ -39,7 +39,7 @@ from narratives.schemas import NARRATIVE_LINEAGE
 L = NARRATIVE_LINEAGE.c
 MODES = ("full", "incremental", "unchanged")
 NEIGHBOUR_NARRATIVES = 2  # per unassigned claim, the nearest narratives (within the cut) that are re-clustered
-ESTABLISHED = 50  # narratives this large take a claim directly when its average similarity is within the cut
+ESTABLISHED = 100  # narratives this large take a claim directly when its average similarity is within the cut
 
 
 @dataclass
