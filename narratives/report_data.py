@@ -169,7 +169,7 @@ def _reps(r: dict, claim_info: dict, urls: dict) -> list[dict]:
 
 
 def _drift(rows: list[dict], texts: dict) -> list[dict]:
-    rows = sorted((r for r in rows if r[D.grain] == "week"), key=lambda r: r[D.period_start])[-DRIFT_PERIODS:]
+    """One narrative's drift periods as shown (``rows``: its last weekly periods in order, see report_data)."""
     return [{"period": _date(r[D.period_start]), "n": int(r[D.n_claims]), "shift": _num(r[D.shift_prev]),
              "score": _num(r[D.drift_score]), "rising": _list(r[D.rising_terms])[:5],
              "falling": _list(r[D.falling_terms])[:5], "rep": texts.get(r[D.representative_claim_id])} for r in rows]

@@ -62,11 +62,12 @@ def cluster_sums(X: np.ndarray, labels: np.ndarray, k: int, rows: np.ndarray | N
 
     C = np.zeros((k, X.shape[1]), dtype=np.float64)
     labels = np.asarray(labels)
+    rows = None if rows is None else np.asarray(rows)
     for start in range(0, len(labels), block):
         lab = labels[start:start + block]
         ok = np.flatnonzero(lab >= 0)
         if len(ok):
-            idx = start + ok if rows is None else np.asarray(rows)[start + ok]
+            idx = start + ok if rows is None else rows[start + ok]
             G = sparse.csr_matrix((np.ones(len(ok)), (lab[ok], np.arange(len(ok)))), shape=(k, len(ok)))
             C += G @ np.asarray(X[idx], dtype=np.float64)
     return C

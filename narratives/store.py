@@ -26,7 +26,7 @@ from narratives.schemas import (
     ALL_TABLES, ARTICLE_SIGNATURES, ARTICLES, CLAIMS, DUCKDB_TYPES, EMBEDDING_CACHE, EXPORTED_TABLES, NARRATIVE_BURSTS, NARRATIVE_DRIFT,
     NARRATIVE_LINEAGE,
     NARRATIVE_OUTLETS, NARRATIVE_SPREAD, NARRATIVE_TIMESERIES, NARRATIVES, QUARANTINE, REPRINTS, RUNS, SCHEMA_VERSION,
-    THEMES, TableDef, check_arrow, to_arrow,
+    THEMES, TableDef, check_arrow, empty_frame, to_arrow,
 )
 
 # Tables a run replaces as a whole (derived from all claims); the others are appended to.
@@ -279,7 +279,7 @@ def commit_results(db_path: str | Path, run_id: str, new_articles: pd.DataFrame,
     for table in REPLACED:
         df = replaced.get(table.name)
         arrow[table.name] = to_arrow(table, df) if df is not None else table.schema.empty_table()
-    sigs = to_arrow(ARTICLE_SIGNATURES, signatures if signatures is not None else ARTICLE_SIGNATURES.schema.empty_table().to_pandas())
+    sigs = to_arrow(ARTICLE_SIGNATURES, signatures if signatures is not None else empty_frame(ARTICLE_SIGNATURES))
     arrow[ARTICLE_SIGNATURES.name] = sigs
     with connect(db_path) as con:
         con.execute("BEGIN TRANSACTION")

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from narratives.config import SyndicationConfig
-from narratives.schemas import ARTICLE_SIGNATURES, CLAIMS, REPRINTS
+from narratives.schemas import ARTICLE_SIGNATURES, CLAIMS, REPRINTS, empty_frame
 
 _MERSENNE = np.uint64((1 << 61) - 1)
 R = REPRINTS.c
@@ -122,10 +122,10 @@ def signature_params(cfg: SyndicationConfig) -> str:
 
 
 class _Corpus:
-    """Articles being compared: ids, dates, outlets, hashes of the normalised words, and shingle sets computed
-    only when asked for (an incremental run needs them for a few stored articles only)."""
+    """Articles being compared: ids, dates, outlets, hashes of the normalised words, and words and shingle sets
+    computed only when asked for (an incremental run needs them for a few stored articles only)."""
 
-    def __init__(self, articles: pd.DataFrame, cfg: SyndicationConfig, hashes: list[str] | None = None):
+    def __init__(self, articles: pd.DataFrame, cfg: SyndicationConfig, known_hashes: list[str] = ()):
         self.cfg = cfg
         self.ids = articles["article_id"].tolist()
         self.texts = articles["clean_text"].fillna("").tolist()
@@ -134,7 +134,8 @@ class _Corpus:
         self.word_hash: dict[str, int] = {}
         self._sets: dict[int, set[int]] = {}
         self._words: dict[int, list[str]] = {}
-        self.hashes = hashes if hashes is not None else [self._norm_hash(i) for i in range(len(self.ids))]
+        # hashes of the normalised words: given for the first articles (stored), computed for the rest
+        self.hashes = list(known_hashes) + [self._norm_hash(i) for i in range(len(known_hashes), len(self.ids))]
 
     def words(self, i: int) -> list[str]:
         w = self._words.get(i)
@@ -231,7 +232,7 @@ def reprints_and_signatures(articles: pd.DataFrame, cfg: SyndicationConfig) -> t
     """(rows of ``reprints`` for every article that copies an earlier one, exactly or nearly; each article's
     stored fingerprint, rows of ``article_signatures``)."""
     if not cfg.enabled:
-        return REPRINTS.schema.empty_table().to_pandas(), ARTICLE_SIGNATURES.schema.empty_table().to_pandas()
+        return empty_frame(REPRINTS), empty_frame(ARTICLE_SIGNATURES)
     corpus = _Corpus(articles, cfg)
     uf = _UnionFind(len(corpus.ids))
     sig, sig_rows = _sign(corpus, range(len(corpus.ids)))
@@ -243,7 +244,7 @@ def reprints_and_signatures(articles: pd.DataFrame, cfg: SyndicationConfig) -> t
 def find_reprints(articles: pd.DataFrame, cfg: SyndicationConfig) -> pd.DataFrame:
     """Rows of ``reprints`` for every article that copies an earlier one (exactly or nearly)."""
     if len(articles) < 2:
-        return REPRINTS.schema.empty_table().to_pandas()
+        return empty_frame(REPRINTS)
     return reprints_and_signatures(articles, cfg)[0]
 
 
@@ -257,19 +258,17 @@ def update_reprints(existing: pd.DataFrame, new: pd.DataFrame, previous: pd.Data
     bucket past its size limit (where a full run would stop comparing the old articles in it). Otherwise (no or
     outdated signatures: a first run, or changed settings) everything is recomputed and all signatures returned."""
     if not cfg.enabled:
-        return REPRINTS.schema.empty_table().to_pandas(), ARTICLE_SIGNATURES.schema.empty_table().to_pandas()
+        return empty_frame(REPRINTS), empty_frame(ARTICLE_SIGNATURES)
     params = signature_params(cfg)
     usable = stored[stored[G.params] == params].drop_duplicates(G.article_id, keep="last").set_index(G.article_id)
     if not len(existing) or not existing["article_id"].isin(usable.index).all():
         return reprints_and_signatures(pd.concat([existing, new], ignore_index=True), cfg)
     if new.empty:
-        return previous, ARTICLE_SIGNATURES.schema.empty_table().to_pandas()
+        return previous, empty_frame(ARTICLE_SIGNATURES)
     known = usable.loc[existing["article_id"]]
     n_old = len(existing)
     both = pd.concat([existing, new], ignore_index=True)
-    new_corpus = _Corpus(new, cfg)
-    corpus = _Corpus(both, cfg, hashes=known[G.text_hash].tolist() + new_corpus.hashes)
-    corpus._words.update({n_old + i: w for i, w in new_corpus._words.items()})
+    corpus = _Corpus(both, cfg, known_hashes=known[G.text_hash].tolist())
     uf = _UnionFind(len(both))
     pos = {a: i for i, a in enumerate(corpus.ids)}
     for copy, orig in zip(previous[R.article_id], previous[R.original_article_id]):
