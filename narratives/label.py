@@ -7,24 +7,59 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
+# scikit-learn's ENGLISH_STOP_WORDS (sklearn/feature_extraction/_stop_words.py, BSD-3-Clause), spelled out so that
+# a run does not import scikit-learn (about 0.6 s of every cold process); tests check it still equals sklearn's.
+SKLEARN_STOP_WORDS = frozenset("""
+    a about above across after afterwards again against all almost alone along already also although always am
+    among amongst amoungst amount an and another any anyhow anyone anything anyway anywhere are around as at
+    back be became because become becomes becoming been before beforehand behind being below beside besides
+    between beyond bill both bottom but by call can cannot cant co con could couldnt cry de describe detail do
+    done down due during each eg eight either eleven else elsewhere empty enough etc even ever every everyone
+    everything everywhere except few fifteen fifty fill find fire first five for former formerly forty found
+    four from front full further get give go had has hasnt have he hence her here hereafter hereby herein
+    hereupon hers herself him himself his how however hundred i ie if in inc indeed interest into is it its
+    itself keep last latter latterly least less ltd made many may me meanwhile might mill mine more moreover
+    most mostly move much must my myself name namely neither never nevertheless next nine no nobody none noone
+    nor not nothing now nowhere of off often on once one only onto or other others otherwise our ours ourselves
+    out over own part per perhaps please put rather re same see seem seemed seeming seems serious several she
+    should show side since sincere six sixty so some somehow someone something sometime sometimes somewhere
+    still such system take ten than that the their them themselves then thence there thereafter thereby
+    therefore therein thereupon these they thick thin third this those though three through throughout thru thus
+    to together too top toward towards twelve twenty two un under until up upon us very via was we well were
+    what whatever when whence whenever where whereafter whereas whereby wherein whereupon wherever whether which
+    while whither who whoever whole whom whose why will with within without would yet you your yours yourself
+    yourselves
+""".split())
 EXTRA_STOP = {"said", "says", "told", "according", "also", "would", "could", "one", "two", "year", "years", "new"}
-STOP_WORDS = sorted(ENGLISH_STOP_WORDS | EXTRA_STOP)
+STOP_WORDS = sorted(SKLEARN_STOP_WORDS | EXTRA_STOP)
+_STOP = frozenset(STOP_WORDS)
+_TOKEN = re.compile(r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b")
 
 
 def term_counts(docs: list[str]):
     """(terms, sparse docs x terms counts) of unigrams and bigrams without stop words; terms in sorted order.
-    Bigrams never span two documents."""
+    Bigrams never span two documents. The same matrix as scikit-learn's ``CountVectorizer(stop_words=STOP_WORDS,
+    ngram_range=(1, 2), token_pattern=...)`` (lowercased; stop words dropped before the bigrams are formed), in
+    about half its time and without importing it."""
     from scipy import sparse
 
-    vec = CountVectorizer(stop_words=STOP_WORDS, ngram_range=(1, 2), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b",
-                          lowercase=True, dtype=np.float64)
-    try:
-        counts = vec.fit_transform(docs).tocsr()
-    except ValueError:  # empty vocabulary
-        return np.array([], dtype=object), sparse.csr_matrix((len(docs), 0))
-    return np.array(vec.get_feature_names_out()), counts
+    find = _TOKEN.findall
+    terms: list[str] = []
+    lens: list[int] = []
+    for doc in docs:
+        toks = [w for w in find(doc.lower()) if w not in _STOP]
+        terms += toks
+        if len(toks) > 1:
+            terms += [f"{a} {b}" for a, b in zip(toks, toks[1:])]
+        lens.append(max(2 * len(toks) - 1, 0))
+    vocab = sorted(set(terms))
+    index = {t: i for i, t in enumerate(vocab)}
+    cols = np.fromiter(map(index.__getitem__, terms), dtype=np.int64, count=len(terms))
+    rows = np.repeat(np.arange(len(docs)), lens)
+    counts = sparse.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(docs), len(vocab)))
+    counts.sum_duplicates()
+    return np.array(vocab, dtype=object), counts
 
 
 def class_counts(counts, labels: np.ndarray):

@@ -73,6 +73,29 @@ def test_class_tfidf_bigrams_stay_inside_one_claim():
     assert by_class[1, list(terms).index("warns nato")] == 2 and by_class[0, list(terms).index("hurt europe")] == 1
 
 
+def test_term_counts_equal_sklearn_countvectorizer():
+    """term_counts is a sklearn-free CountVectorizer: same stop words, same terms, same counts (on the demo claims,
+    with repeated bigrams, hyphens, digits, non-ASCII, stop-word-only and empty texts)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+    from narratives.demo import generate_demo_corpus
+    from narratives.label import SKLEARN_STOP_WORDS, STOP_WORDS
+
+    assert SKLEARN_STOP_WORDS == ENGLISH_STOP_WORDS
+    docs = [a["text"] for a in generate_demo_corpus(seed=3, n_articles=60).articles]
+    docs += ["", "the and of", "NATO NATO nato-led NATO-led", "Zelensky's 2024 plan: Ärger über Kyiv", "x y z", "one"]
+    terms, counts = term_counts(docs)
+    vec = CountVectorizer(stop_words=STOP_WORDS, ngram_range=(1, 2), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b",
+                          dtype=np.float64)
+    want = vec.fit_transform(docs).tocsr()
+    assert terms.tolist() == vec.get_feature_names_out().tolist()
+    assert counts.shape == want.shape == (len(docs), len(terms)) and (counts != want).nnz == 0
+    row, col = len(docs) - 4, terms.tolist().index
+    assert counts[row, col("nato")] == counts[row, col("nato-led")] == 2 and counts[row, col("nato nato")] == 1
+    empty_terms, empty = term_counts(["", "the of"])
+    assert len(empty_terms) == 0 and empty.shape == (2, 0)
+
+
 def test_mmr_picks_central_then_diverse():
     X = np.array([[1, 0], [0.99, 0.14], [0.8, 0.6], [0.6, 0.8]], dtype=float)
     X /= np.linalg.norm(X, axis=1, keepdims=True)
