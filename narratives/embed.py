@@ -28,7 +28,9 @@ class Embedder(Protocol):
 
 
 class EmbeddingCache(Protocol):
-    def get(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]: ...
+    def rows(self, model: str, hashes: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray]:
+        """(float32 matrix with one row per hash, in order, zeros where the cache has none - None when it has
+        none of them; boolean mask of the hashes it has)."""
 
     def put(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None: ...
 
@@ -212,16 +214,19 @@ def embed_texts(
     if not texts:
         return np.zeros((0, getattr(embedder, "dim", 0)), dtype=np.float32), 0
     hashes = [text_hash(t) for t in texts]
-    found = cache.get(embedder.name, hashes) if cache is not None else {}
+    M, found = cache.rows(embedder.name, hashes) if cache is not None else (None, np.zeros(len(texts), dtype=bool))
+    missing = np.flatnonzero(~found)
     todo: dict[str, str] = {}
-    for h, t in zip(hashes, texts):
-        if h not in found and h not in todo:
-            todo[h] = t
+    for i in missing.tolist():
+        todo.setdefault(hashes[i], texts[i])
     if on_progress:
         on_progress(f"embedding {len(todo):,} new texts ({len(texts) - len(todo):,} cached or repeated) with {embedder.name}")
     if todo:
-        new = embedder.encode(list(todo.values()), batch_size=batch_size, progress=progress)
+        new = np.asarray(embedder.encode(list(todo.values()), batch_size=batch_size, progress=progress), dtype=np.float32)
         if cache is not None:
             cache.put(embedder.name, list(todo), new)
-        found = {**found, **dict(zip(todo, new))}
-    return np.stack([found[h] for h in hashes]).astype(np.float32, copy=False), len(todo)
+        if M is None:
+            M = np.zeros((len(texts), new.shape[1]), dtype=np.float32)
+        row_of = {h: k for k, h in enumerate(todo)}
+        M[missing] = new[[row_of[hashes[i]] for i in missing.tolist()]]
+    return M, len(todo)

@@ -71,13 +71,18 @@ def connect(db_path: str | Path, read_only: bool = False) -> Iterator[duckdb.Duc
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create missing tables; add columns declared since the table was created (tables only grow)."""
+    """Create missing tables; add columns declared since the table was created (tables only grow). One catalogue
+    query when nothing is missing (every connection runs this)."""
+    have: dict[str, set[str]] = {}
+    for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                                     "WHERE table_schema = 'main'").fetchall():
+        have.setdefault(table, set()).add(column)
     for table in ALL_TABLES.values():
-        con.execute(_ddl(table))
-        have = {r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table.name]).fetchall()}
+        if table.name not in have:
+            con.execute(_ddl(table))
+            continue
         for f in table.schema:
-            if f.name not in have:
+            if f.name not in have[table.name]:
                 con.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{f.name}" {DUCKDB_TYPES[f.type]}')
 
 
@@ -226,12 +231,32 @@ class DuckDBEmbeddingCache:
                 f'SELECT {columns} FROM "{EMBEDDING_CACHE.name}" c JOIN _want USING (text_hash) WHERE c.model = ?',
                 [model]).to_arrow_table()
 
+    def rows(self, model: str, hashes: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray]:
+        """The vectors of ``hashes`` as one float32 matrix in their order (zeros where the cache has none; None
+        when it has none of them) and the mask of those it has: one join, no per-row objects."""
+        found = np.zeros(len(hashes), dtype=bool)
+        if not len(hashes) or not Path(self.db_path).exists():
+            return None, found
+        with connect(self.db_path) as con:
+            con.register("_want", pa.table({"i": pa.array(np.arange(len(hashes), dtype=np.int64)),
+                                            "text_hash": pa.array(list(hashes), pa.string())}))
+            got = con.execute(f'SELECT w.i, c.embedding FROM _want w JOIN "{EMBEDDING_CACHE.name}" c '
+                              "USING (text_hash) WHERE c.model = ? ORDER BY w.i", [model]).to_arrow_table()
+        if not len(got):
+            return None, found
+        at = got.column("i").to_numpy()
+        flat = got.column("embedding").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        found[at] = True
+        if len(at) == len(hashes):  # all there, in order: the result is the matrix (no copy of 100s of MB)
+            return flat.reshape(len(at), -1), found
+        M = np.zeros((len(hashes), len(flat) // len(at)), dtype=np.float32)
+        M[at] = flat.reshape(len(at), -1)
+        return M, found
+
     def get(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        rows = self._rows(model, hashes, "c.text_hash, c.embedding")
-        if rows is None or not len(rows):
-            return {}
-        flat = rows.column("embedding").combine_chunks().flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
-        return dict(zip(rows.column("text_hash").to_pylist(), flat.reshape(len(rows), -1)))
+        """{hash: vector} for the hashes among ``hashes`` that the cache holds for ``model``."""
+        M, found = self.rows(model, hashes)
+        return {} if M is None else {h: M[i] for i, h in enumerate(hashes) if found[i]}
 
     def has(self, model: str, hashes: Sequence[str]) -> set[str]:
         """The hashes among ``hashes`` that the cache holds for ``model`` (no vectors are read)."""

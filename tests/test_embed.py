@@ -9,8 +9,16 @@ class DictCache:
     def __init__(self):
         self.data = {}
 
-    def get(self, model, hashes):
-        return {h: self.data[(model, h)] for h in hashes if (model, h) in self.data}
+    def rows(self, model, hashes):
+        found = np.array([(model, h) in self.data for h in hashes], dtype=bool)
+        if not found.any():
+            return None, found
+        dim = len(next(v for (m, h), v in self.data.items() if (m, h) == (model, hashes[int(found.argmax())])))
+        M = np.zeros((len(hashes), dim), dtype=np.float32)
+        for i, h in enumerate(hashes):
+            if found[i]:
+                M[i] = self.data[(model, h)]
+        return M, found
 
     def put(self, model, hashes, vectors):
         for h, v in zip(hashes, vectors):
@@ -90,9 +98,9 @@ def test_fill_cache_asks_the_cache_once_and_reads_no_vectors():
     class CountingCache(DictCache):
         gets = hass = 0
 
-        def get(self, model, hashes):
+        def rows(self, model, hashes):
             CountingCache.gets += 1
-            return super().get(model, hashes)
+            return super().rows(model, hashes)
 
         def has(self, model, hashes):
             CountingCache.hass += 1

@@ -81,6 +81,10 @@ def test_embedding_cache_roundtrip(tmp_path):
     got = cache.get("m", ["h1", "h2", "h3"])
     assert set(got) == {"h1", "h2"} and np.allclose(got["h2"], v[1]) and np.allclose(got["h1"], v[0])
     assert cache.get("other-model", ["h1"]) == {}
+    M, found = cache.rows("m", ["h3", "h2", "h1", "h2"])  # in the asked order, repeats and misses included
+    assert found.tolist() == [False, True, True, True] and M.dtype == np.float32
+    assert np.array_equal(M, np.stack([np.zeros(4), v[1], v[0], v[1]]))
+    assert cache.rows("other-model", ["h1"])[0] is None
     assert cache.has("m", ["h1", "h3", "h2"]) == {"h1", "h2"} and cache.has("other-model", ["h1"]) == set()
 
 
