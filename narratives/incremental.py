@@ -16,7 +16,7 @@ A narrative's id is given once and never reused. Each run is one of:
   from every narrative starts a new one (or stays unassigned). Re-using the clusterer's rules is what makes
   incremental results agree with a run over everything (ARI 0.99 for the demo fed as 10 daily batches; a plain
   "join the nearest centroid within a threshold" rule reached 0.81 because its result depends on arrival
-  order). The work grows with the new claims and their small neighbours, not with the database.
+  order). The work grows with the new claims (a budget of nearby claims per new one), not with the database.
 * ``unchanged`` - the run brought no new claims: nothing is re-assigned.
 
 Themes follow the same rule: narrative centroids are grouped again each run and each group keeps the theme id
@@ -40,6 +40,7 @@ L = NARRATIVE_LINEAGE.c
 MODES = ("full", "incremental", "unchanged")
 NEIGHBOUR_NARRATIVES = 2  # per unassigned claim, the nearest narratives (within the cut) that are re-clustered
 ESTABLISHED = 100  # narratives this large take a claim directly when its average similarity is within the cut
+LOCAL_BUDGET = 10  # claims of nearby narratives clustered again, per unassigned claim (the nearest narratives first)
 
 
 @dataclass
@@ -170,6 +171,17 @@ def match_ids(new_labels: np.ndarray, prev_ids: np.ndarray, next_id: int, min_ov
     return out, _lineage(events)
 
 
+def _within_budget(rank: np.ndarray, sim: np.ndarray, narrative: np.ndarray, sizes: np.ndarray, budget: int
+                   ) -> np.ndarray:
+    """Narrative positions to cluster again, while their claims fit in ``budget``: every claim's nearest first,
+    then its second nearest..., each rank by the similarity that touched them."""
+    order = np.lexsort((narrative, -sim, rank))
+    _, first = np.unique(narrative[order], return_index=True)
+    ranked = narrative[order][np.sort(first)]  # distinct, nearest first
+    fits = np.cumsum(sizes[ranked]) <= budget
+    return ranked[fits]
+
+
 def local_refit(X: np.ndarray, prev_ids: np.ndarray, cluster_cfg: ClusterConfig, update_cfg: UpdateConfig,
                 next_id: int) -> tuple[np.ndarray, pd.DataFrame, int]:
     """Place the unassigned claims (new ones and those left unassigned before) by the rules a full run applies,
@@ -181,6 +193,10 @@ def local_refit(X: np.ndarray, prev_ids: np.ndarray, cluster_cfg: ClusterConfig,
     2. The others are clustered again together with, for each, its ``NEIGHBOUR_NARRATIVES`` nearest smaller
        narratives whose centroid is within the cut (no claim can join a narrative farther away under average
        linkage); the clusters are matched to those narratives' ids (Hungarian on shared claims) so ids persist.
+       At most ``LOCAL_BUDGET`` claims per unassigned claim are clustered again: every claim's nearest narrative
+       first, then the second nearest (at 98k claims with 804 unassigned, 4.4k claims instead of 15k: 1.0 s
+       instead of 3.4 s, and the unassigned claims' narratives agree at ARI 0.986 with the unbounded step; the
+       demo's daily batches fit in the budget whole).
     3. Claims still alone join the nearest narrative centroid at cosine >= ``cluster.reassign_threshold``, then
        pair with their nearest neighbour within ``cluster.pair_distance`` (as in a full run).
     With ``umap_hdbscan`` step 2 uses that method and steps 1 and 3 are skipped."""
@@ -204,17 +220,23 @@ def local_refit(X: np.ndarray, prev_ids: np.ndarray, cluster_cfg: ClusterConfig,
         direct = (A[np.arange(len(free)), best] >= reach) & (sizes[best] >= ESTABLISHED)
         ids[free[direct]] = nids[best[direct]]
         rest = free[~direct]
-    touched: set[int] = set()
     small = sizes < ESTABLISHED if agglo else np.ones(len(nids), bool)
+    near_rank, near_sim, near_pos = [], [], []  # each claim's nearest small narratives: rank, similarity, position
     if len(rest) and small.any():
-        Cs, ns = C[small].astype(np.float32), nids[small]
+        Cs, ns = C[small].astype(np.float32), np.flatnonzero(small)
         for start in range(0, len(rest), 2048):
             S = X[rest[start:start + 2048]] @ Cs.T
             k = min(NEIGHBOUR_NARRATIVES, S.shape[1])
-            top = np.argpartition(-S, k - 1, axis=1)[:, :k]
-            near = np.take_along_axis(S, top, axis=1) >= reach
-            touched |= set(ns[top[near]].tolist())
-    local = np.flatnonzero(np.isin(np.arange(len(X)), rest) | np.isin(prev, list(touched)))
+            top = np.argsort(-S, axis=1, kind="stable")[:, :k]
+            sim = np.take_along_axis(S, top, axis=1)
+            ok = sim >= reach
+            near_rank.append(np.broadcast_to(np.arange(k), sim.shape)[ok])
+            near_sim.append(sim[ok])
+            near_pos.append(ns[top[ok]])
+    cat = lambda parts, dtype: np.concatenate(parts) if parts else np.zeros(0, dtype)  # noqa: E731
+    touched = _within_budget(cat(near_rank, np.int64), cat(near_sim, np.float32), cat(near_pos, np.int64), sizes,
+                             LOCAL_BUDGET * len(free))
+    local = np.flatnonzero(np.isin(np.arange(len(X)), rest) | np.isin(pos, touched))
     events = _lineage([])
     if len(local) >= 2:
         if agglo:

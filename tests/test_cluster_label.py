@@ -151,9 +151,8 @@ def test_link_leftovers_joins_or_pairs_nearest_within_distance():
     assert (link_leftovers(X, labels, 0.1, block=2) == out).all()  # blocked search gives the same result
 
 
-def test_componentwise_average_linkage_is_exact():
-    """Above max_exact the clusterer splits the claims into threshold components; the partition must equal the
-    exact average-linkage partition."""
+def test_average_linkage_without_a_matrix_is_exact():
+    """Average linkage runs without a distance matrix at every size; its partition equals scipy's (``_exact``)."""
     from sklearn.metrics import adjusted_rand_score
 
     from narratives.cluster import AgglomerativeClusterer, threshold_components
@@ -163,9 +162,9 @@ def test_componentwise_average_linkage_is_exact():
     X = np.repeat(centres, 25, axis=0) + 0.25 * rng.normal(size=(1000, 24))
     X = (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32)
     sizes = np.bincount(threshold_components(X, 0.55))
-    assert len(sizes) >= 10 and sizes.max() <= 400  # the blocked path runs on many components, all exact
-    exact = AgglomerativeClusterer(0.45, "average", 2, max_exact=10_000).fit_predict(X)
-    blocked = AgglomerativeClusterer(0.45, "average", 2, max_exact=400).fit_predict(X)
+    assert len(sizes) >= 10 and sizes.max() <= 400  # many components
+    exact = AgglomerativeClusterer(0.45, "average", 2)._exact(X)  # scipy's linkage on the distance matrix
+    blocked = AgglomerativeClusterer(0.45, "average", 2, max_exact=10_000).fit_predict(X)
     assert len(np.unique(exact[exact >= 0])) >= 30
     assert adjusted_rand_score(exact, blocked) == 1.0
     assert ((exact < 0) == (blocked < 0)).all()

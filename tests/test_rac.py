@@ -51,7 +51,7 @@ def test_large_components_are_exact_not_sampled():
     X = _noisy(1500, 24, 60, 0.45, 5).astype(np.float32)
     sizes = np.bincount(threshold_components(X, 0.55))
     assert sizes.max() > 300  # the large-component path runs
-    exact = AgglomerativeClusterer(0.45, "average", 2, max_exact=10_000).fit_predict(X)
+    exact = AgglomerativeClusterer(0.45, "average", 2)._exact(X)  # scipy's linkage on the distance matrix
     large = AgglomerativeClusterer(0.45, "average", 2, max_exact=300).fit_predict(X)
     assert _same_partition(exact, large)
     assert len(np.unique(exact[exact >= 0])) >= 20
