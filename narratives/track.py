@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from narratives.schemas import CLAIMS, NARRATIVE_TIMESERIES
@@ -83,12 +84,13 @@ def changed_claims(claims: pd.DataFrame, stored: pd.DataFrame) -> pd.Series:
     """Mask of ``claims`` that are new or whose narrative changed since ``stored`` (the claims table before)."""
     if stored is None or stored.empty:
         return pd.Series(True, index=claims.index)
-    before = stored.set_index(C.claim_id)[C.narrative_id]
-    was = claims[C.claim_id].map(before)
-    known = claims[C.claim_id].isin(before.index)
+    if not stored[C.claim_id].is_unique:
+        stored = stored.drop_duplicates(C.claim_id, keep="last")
+    at = pd.Index(stored[C.claim_id]).get_indexer(claims[C.claim_id])  # -1: not stored
+    before = pd.to_numeric(stored[C.narrative_id], errors="coerce").fillna(-1).astype("int64").to_numpy()
     now = claims[C.narrative_id].astype("Int64").fillna(-1).to_numpy()
-    then = pd.to_numeric(was, errors="coerce").fillna(-1).astype("int64").to_numpy()
-    return pd.Series(~known.to_numpy() | (now != then), index=claims.index)
+    then = np.where(at >= 0, before[np.maximum(at, 0)], -1)
+    return pd.Series((at < 0) | (now != then), index=claims.index)
 
 
 def update_timeseries(previous: pd.DataFrame | None, claims: pd.DataFrame, changed: pd.Series,
