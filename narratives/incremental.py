@@ -227,8 +227,10 @@ def local_refit(X: np.ndarray, prev_ids: np.ndarray, cluster_cfg: ClusterConfig,
         for start in range(0, len(rest), 2048):
             S = X[rest[start:start + 2048]] @ Cs.T
             k = min(NEIGHBOUR_NARRATIVES, S.shape[1])
-            top = np.argsort(-S, axis=1, kind="stable")[:, :k]
+            top = np.argpartition(-S, k - 1, axis=1)[:, :k]
             sim = np.take_along_axis(S, top, axis=1)
+            by = np.lexsort((top, -sim), axis=1)  # nearest first, ties by narrative
+            top, sim = np.take_along_axis(top, by, axis=1), np.take_along_axis(sim, by, axis=1)
             ok = sim >= reach
             near_rank.append(np.broadcast_to(np.arange(k), sim.shape)[ok])
             near_sim.append(sim[ok])

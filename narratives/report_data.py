@@ -189,11 +189,22 @@ def _reps(r: dict, claim_info: dict, urls: dict) -> list[dict]:
     return out
 
 
-def _drift(rows: list[dict], texts: dict) -> list[dict]:
-    """One narrative's drift periods as shown (``rows``: its last weekly periods in order, see report_data)."""
-    return [{"period": _date(r[D.period_start]), "n": int(r[D.n_claims]), "shift": _num(r[D.shift_prev]),
-             "score": _num(r[D.drift_score]), "rising": _list(r[D.rising_terms], 5),
-             "falling": _list(r[D.falling_terms], 5), "rep": texts.get(r[D.representative_claim_id])} for r in rows]
+def _drift(weekly: pd.DataFrame, texts: dict) -> dict[int, list[dict]]:
+    """Each narrative's drift periods as shown (``weekly``: every narrative's last weekly periods in order, see
+    report_data), read column by column (tens of thousands of rows on a large database)."""
+    if weekly.empty:
+        return {}
+    days = weekly[D.period_start].dt.strftime("%Y-%m-%d").tolist()
+    cols = [weekly[c].tolist() for c in (D.narrative_id, D.n_claims, D.shift_prev, D.drift_score, D.rising_terms,
+                                         D.falling_terms, D.representative_claim_id)]
+    out: dict[int, list[dict]] = {}
+    for day, (nid, n, shift, score, up, down, rep) in zip(days, zip(*cols)):
+        if _na(nid):
+            continue
+        out.setdefault(int(nid), []).append({
+            "period": day if isinstance(day, str) else None, "n": int(n), "shift": _num(shift), "score": _num(score),
+            "rising": _list(up, 5), "falling": _list(down, 5), "rep": texts.get(rep)})
+    return out
 
 
 def _spread(r: dict | None, outs: list[dict]) -> dict | None:
@@ -304,7 +315,7 @@ def report_data(tables: dict[str, pd.DataFrame], title: str = "Narratives report
     weekly = all_drift[all_drift[D.grain] == "week"]  # the periods the report shows (the score is over all grains)
     weekly = weekly.sort_values([D.narrative_id, D.period_start], kind="stable").groupby(D.narrative_id).tail(DRIFT_PERIODS)
     top_drift = pd.to_numeric(all_drift[D.drift_score], errors="coerce").groupby(all_drift[D.narrative_id]).max()
-    bursts, drift = _records(t["narrative_bursts"], B.narrative_id), _records(weekly, D.narrative_id)
+    bursts, drift = _records(t["narrative_bursts"], B.narrative_id), _drift(weekly, texts)
     lin, rel = _records(t["narrative_lineage"], L.narrative_id), _records(t["narrative_lineage"], L.related_narrative_id)
     themes = {int(k): str(v) for k, v in zip(t["themes"][TH.theme_id], t["themes"][TH.label]) if not _na(k)}
     items = []
@@ -324,7 +335,7 @@ def report_data(tables: dict[str, pd.DataFrame], title: str = "Narratives report
             "bursts": [{"grain": _s(b[B.grain]), "start": _date(b[B.period_start]), "end": _date(b[B.period_end]),
                         "peak": int(b[B.peak_claims]), "baseline": _num(b[B.baseline], 2), "score": _num(b[B.score], 2)}
                        for b in sorted(bursts.get(nid, []), key=lambda b: (b[B.period_start], str(b[B.grain])))],
-            "periods": _drift(dr, texts),
+            "periods": dr,
             "lineage": [{"run": _s(e[L.run_id]), "event": _s(e[L.event]), "narrative": int(e[L.narrative_id]),
                          "related": None if _na(e[L.related_narrative_id]) else int(e[L.related_narrative_id]),
                          "overlap": _num(e[L.overlap], 2)} for e in lin.get(nid, []) + rel.get(nid, [])],
