@@ -233,7 +233,8 @@ class DuckDBEmbeddingCache:
 
     def rows(self, model: str, hashes: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray]:
         """The vectors of ``hashes`` as one float32 matrix in their order (zeros where the cache has none; None
-        when it has none of them) and the mask of those it has: one join, no per-row objects."""
+        when it has none of them) and the mask of those it has: one join, no per-row objects. When it has them
+        all the matrix is the query's own buffer, read-only (no copy of hundreds of MB)."""
         found = np.zeros(len(hashes), dtype=bool)
         if not len(hashes) or not Path(self.db_path).exists():
             return None, found
@@ -247,8 +248,8 @@ class DuckDBEmbeddingCache:
         at = got.column("i").to_numpy()
         flat = got.column("embedding").combine_chunks().flatten().to_numpy(zero_copy_only=False)
         found[at] = True
-        if len(at) == len(hashes):  # all there, in order: the result is the matrix (no copy of 100s of MB)
-            return flat.reshape(len(at), -1), found
+        if len(at) == len(hashes) and np.array_equal(at, np.arange(len(hashes))):
+            return flat.reshape(len(at), -1), found  # all there, in order: the result is the matrix (read-only, no copy)
         M = np.zeros((len(hashes), len(flat) // len(at)), dtype=np.float32)
         M[at] = flat.reshape(len(at), -1)
         return M, found
