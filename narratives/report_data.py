@@ -32,6 +32,10 @@ MAP_POINTS = 6000
 DRIFT_PERIODS = 12
 TABLES = (ARTICLES, CLAIMS, NARRATIVES, THEMES, NARRATIVE_TIMESERIES, NARRATIVE_OUTLETS, NARRATIVE_SPREAD,
           NARRATIVE_BURSTS, NARRATIVE_DRIFT, NARRATIVE_LINEAGE, RUNS, QUARANTINE)
+# The columns report_data reads of the two large tables (callers may read only these; the rest come as NULL).
+COLUMNS = {ARTICLES.name: [A.article_id, A.url],
+           CLAIMS.name: [C.claim_id, C.article_id, C.text, C.speaker, C.outlet, C.published_at, C.narrative_id,
+                         C.membership]}
 
 
 def _frame(tables: dict, table: TableDef) -> pd.DataFrame:

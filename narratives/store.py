@@ -86,22 +86,27 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
                 con.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{f.name}" {DUCKDB_TYPES[f.type]}')
 
 
-def read_table(con: duckdb.DuckDBPyConnection, table: TableDef) -> pd.DataFrame:
-    """The table with its declared columns; columns declared after the database was written read as NULL
-    (a read-only connection cannot add them)."""
+def read_table(con: duckdb.DuckDBPyConnection, table: TableDef, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The table with its declared columns (or only ``columns`` of them); columns declared after the database was
+    written read as NULL (a read-only connection cannot add them)."""
     have = {r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table.name]).fetchall()}
+    fields = [f for f in table.schema if columns is None or f.name in set(columns)]
+    if columns is not None and len(fields) < len(set(columns)):
+        raise NarrativesError(f"read_table: {sorted(set(columns) - {f.name for f in fields})} are not columns of {table.name}")
     if not have:
-        return table.schema.empty_table().to_pandas()
+        return pa.schema(fields).empty_table().to_pandas()
     cols = ", ".join(f'"{f.name}"' if f.name in have else f'CAST(NULL AS {DUCKDB_TYPES[f.type]}) AS "{f.name}"'
-                     for f in table.schema)
+                     for f in fields)
     return con.execute(f'SELECT {cols} FROM "{table.name}"').to_arrow_table().to_pandas()
 
 
-def read_tables(db_path: str | Path, names: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
-    """The exported tables as DataFrames (for reports and tests)."""
+def read_tables(db_path: str | Path, names: Sequence[str] | None = None,
+                columns: dict[str, Sequence[str]] | None = None) -> dict[str, pd.DataFrame]:
+    """The exported tables (or ``names``) as DataFrames, for reports and tests; ``columns``: only these columns of
+    the tables it names (e.g. the report skips the articles' text)."""
     with connect(db_path, read_only=True) as con:
-        return {n: read_table(con, ALL_TABLES[n]) for n in (names or EXPORTED_TABLES)}
+        return {n: read_table(con, ALL_TABLES[n], (columns or {}).get(n)) for n in (names or EXPORTED_TABLES)}
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: TableDef, tbl: pa.Table) -> None:

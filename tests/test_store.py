@@ -70,6 +70,12 @@ def test_commit_is_all_or_nothing(tmp_path):
     t = store.read_tables(db, ["articles", "quarantine"])
     assert sorted(t["articles"].article_id) == ["a1", "a2"]  # a3 not half-written
     assert t["quarantine"].reason.tolist() == ["bad"]
+    narrow = store.read_tables(db, ["articles", "quarantine"], columns={"articles": ["url", "article_id"]})
+    assert list(narrow["articles"].columns) == ["article_id", "url"]  # declared order, nothing else read
+    assert narrow["articles"].equals(t["articles"][["article_id", "url"]])
+    assert list(narrow["quarantine"].columns) == list(t["quarantine"].columns)  # tables not named: whole
+    with pytest.raises(NarrativesError, match=r"\['bogus'\] are not columns of articles"):
+        store.read_tables(db, ["articles"], columns={"articles": ["article_id", "bogus"]})
 
 
 def test_embedding_cache_roundtrip(tmp_path):
