@@ -204,3 +204,32 @@ def test_update_dynamics_equals_a_full_recompute():
         for tables, how in ((got, "incremental"), (shared, "incremental, shared term counts")):
             pd.testing.assert_frame_equal(tables[name].sort_values(key).reset_index(drop=True),
                                           want[name].sort_values(key).reset_index(drop=True), obj=f"{name} ({how})")
+
+
+def test_local_budget_caps_the_reclustered_neighbourhood(monkeypatch):
+    """With a binding LOCAL_BUDGET fewer claims are clustered again (nearest narratives first), yet every new claim
+    still reaches its blob's narrative (step 3 reassigns it) and narratives outside the budget keep their claims."""
+    import narratives.incremental as inc
+
+    X, truth = blobs(k=8, n_per=30)
+    cfg = Config()
+    order = np.random.default_rng(2).permutation(len(X))
+    old, new = order[:192], order[192:]
+    first = update(X[old], np.full(len(old), -1), "full", cfg.cluster, cfg.update, 1)
+    prev = np.full(len(X), -1)
+    prev[old] = first.ids
+    seen: list[int] = []
+    fit = inc.AgglomerativeClusterer.fit_predict
+    monkeypatch.setattr(inc.AgglomerativeClusterer, "fit_predict", lambda self, Y: seen.append(len(Y)) or fit(self, Y))
+    results = {}
+    for budget in (10**9, 1, 1):
+        monkeypatch.setattr(inc, "LOCAL_BUDGET", budget)
+        results.setdefault(budget, []).append(update(X, prev, "incremental", cfg.cluster, cfg.update, 100).ids)
+    unbounded, tight = seen[0], seen[1]
+    assert tight < unbounded and tight <= 2 * len(new)  # the new claims plus at most one claim each of neighbours
+    a, b = results[1]
+    assert (a == b).all()  # deterministic
+    assert adjusted_rand_score(truth, with_singletons(a)) >= 0.95
+    assert adjusted_rand_score(with_singletons(results[10**9][0]), with_singletons(a)) >= 0.95
+    untouched = ~np.isin(prev, np.unique(a[new]))  # old claims of narratives no new claim joined
+    assert (a[untouched & (prev >= 0)] == prev[untouched & (prev >= 0)]).all()
