@@ -8,9 +8,9 @@ Two methods (``cluster.method``):
   same output, so runs agree exactly), and clusters need ``min_cluster_size`` claims (default 2). Exact at any N:
   average linkage runs without a distance matrix, by reciprocal nearest-neighbour merges of mean vectors
   (:mod:`narratives.rac`: the same partition as scipy's, memory O(N), and 4x faster than scipy's already at
-  4,000 claims); other linkages use scipy up to ``cluster.max_exact`` claims and above it cluster each connected component of the within-the-cut graph on its own, and a component larger
-  than ``max_exact`` on a seeded, content-keyed sample plus nearest-centroid assignment. A claim still alone
-  then joins its nearest neighbour (its narrative, or a new pair) when within ``cluster.pair_distance`` (0.55):
+  4,000 claims); other linkages use scipy up to ``cluster.max_exact`` claims and above it cluster each connected
+  component of the within-the-cut graph on its own, and a component larger than ``max_exact`` on a seeded,
+  content-keyed sample plus nearest-centroid assignment. A claim still alone then joins its nearest neighbour (its narrative, or a new pair) when within ``cluster.pair_distance`` (0.55):
   on the dev sets this lifts coverage (CLEF 0.75 -> 0.94) and ARI without changing the other sets.
 * ``umap_hdbscan``: UMAP to ``n_components`` dimensions, then HDBSCAN. Its N-dependent parameters follow:
 

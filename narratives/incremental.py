@@ -182,17 +182,18 @@ def _within_budget(rank: np.ndarray, sim: np.ndarray, narrative: np.ndarray, siz
     return ranked[fits]
 
 
-def _join_outside(X: np.ndarray, ids: np.ndarray, events: pd.DataFrame, outside: np.ndarray, nids: np.ndarray,
-                  means: np.ndarray, reach: float) -> tuple[np.ndarray, pd.DataFrame]:
-    """A cluster born in the local step joins the narrative left out of it (``outside``, by the budget or the
-    neighbour limit) that average linkage would merge it with: the largest ``mean . mean`` within the cut."""
+def _join_outside(X: np.ndarray, ids: np.ndarray, local: np.ndarray, events: pd.DataFrame, outside: np.ndarray,
+                  nids: np.ndarray, means: np.ndarray, reach: float) -> tuple[np.ndarray, pd.DataFrame]:
+    """A cluster born in the local step (its claims are among ``local``) joins the narrative left out of it
+    (``outside``, by the budget or the neighbour limit) that average linkage would merge it with: the largest
+    ``mean . mean`` within the cut."""
     born = events.loc[events[L.event] == "birth", L.narrative_id].to_numpy()
     if not len(born) or not outside.any():
         return ids, events
     M, out_ids = means[outside], nids[outside]
     joined = []
     for b in born.tolist():
-        members = np.flatnonzero(ids == b)
+        members = local[ids[local] == b]
         sim = M @ X[members].astype(np.float64).mean(axis=0)
         j = int(np.argmax(sim))
         if sim[j] >= reach:
@@ -243,7 +244,8 @@ def local_refit(X: np.ndarray, prev_ids: np.ndarray, cluster_cfg: ClusterConfig,
         ids[free[direct]] = nids[best[direct]]
         rest = free[~direct]
     small = sizes < ESTABLISHED if agglo else np.ones(len(nids), bool)
-    near_rank, near_sim, near_pos = [], [], []  # each claim's nearest small narratives: rank, similarity, position
+    # each claim's nearest small narratives: rank, similarity, position (an empty part first: nothing may be found)
+    near_rank, near_sim, near_pos = [np.zeros(0, np.int64)], [np.zeros(0, np.float32)], [np.zeros(0, np.int64)]
     if len(rest) and small.any():
         Cs, ns = C[small].astype(np.float32), np.flatnonzero(small)
         for start in range(0, len(rest), 2048):
@@ -257,8 +259,7 @@ def local_refit(X: np.ndarray, prev_ids: np.ndarray, cluster_cfg: ClusterConfig,
             near_rank.append(np.broadcast_to(np.arange(k), sim.shape)[ok])
             near_sim.append(sim[ok])
             near_pos.append(ns[top[ok]])
-    cat = lambda parts, dtype: np.concatenate(parts) if parts else np.zeros(0, dtype)  # noqa: E731
-    touched = _within_budget(cat(near_rank, np.int64), cat(near_sim, np.float32), cat(near_pos, np.int64), sizes,
+    touched = _within_budget(np.concatenate(near_rank), np.concatenate(near_sim), np.concatenate(near_pos), sizes,
                              LOCAL_BUDGET * len(free))
     local = np.flatnonzero(np.isin(np.arange(len(X)), rest) | np.isin(pos, touched))
     events = _lineage([])
@@ -273,7 +274,7 @@ def local_refit(X: np.ndarray, prev_ids: np.ndarray, cluster_cfg: ClusterConfig,
         ids[local] = local_ids
         next_id = max([next_id, *(events["narrative_id"] + 1)])
         if agglo and len(nids):
-            ids, events = _join_outside(X, ids, events, ~np.isin(nids, prev[local]), nids, means, reach)
+            ids, events = _join_outside(X, ids, local, events, ~np.isin(nids, prev[local]), nids, means, reach)
     if agglo:
         nids, C = centroids_of(X, ids)
         alone = np.flatnonzero(ids < 0)

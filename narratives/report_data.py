@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from itertools import islice
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -82,15 +83,7 @@ def _num(v, digits: int = 3):
 def _list(v, limit: int | None = None) -> list[str]:
     """The non-missing items of ``v`` as strings (the first ``limit`` of them)."""
     if isinstance(v, (list, tuple, np.ndarray, pd.Series)):
-        if limit is None:
-            return [x if type(x) is str else str(x) for x in v if type(x) is str or not _na(x)]
-        out = []
-        for x in v:
-            if len(out) == limit:
-                break
-            if type(x) is str or not _na(x):
-                out.append(x if type(x) is str else str(x))
-        return out
+        return list(islice((x if type(x) is str else str(x) for x in v if type(x) is str or not _na(x)), limit))
     return [] if _na(v) or limit == 0 else [str(v)]
 
 

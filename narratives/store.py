@@ -91,9 +91,10 @@ def read_table(con: duckdb.DuckDBPyConnection, table: TableDef, columns: Sequenc
     written read as NULL (a read-only connection cannot add them)."""
     have = {r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table.name]).fetchall()}
-    fields = [f for f in table.schema if columns is None or f.name in set(columns)]
-    if columns is not None and len(fields) < len(set(columns)):
-        raise NarrativesError(f"read_table: {sorted(set(columns) - {f.name for f in fields})} are not columns of {table.name}")
+    wanted = None if columns is None else set(columns)
+    fields = [f for f in table.schema if wanted is None or f.name in wanted]
+    if wanted is not None and len(fields) < len(wanted):
+        raise NarrativesError(f"read_table: {sorted(wanted - {f.name for f in fields})} are not columns of {table.name}")
     if not have:
         return pa.schema(fields).empty_table().to_pandas()
     cols = ", ".join(f'"{f.name}"' if f.name in have else f'CAST(NULL AS {DUCKDB_TYPES[f.type]}) AS "{f.name}"'
@@ -227,28 +228,23 @@ class DuckDBEmbeddingCache:
         self.db_path = db_path
 
     def _rows(self, model: str, hashes: Sequence[str], columns: str) -> pa.Table | None:
-        """``columns`` of the cache rows of ``model`` whose text_hash is in ``hashes`` (None: nothing to ask)."""
-        if not hashes or not Path(self.db_path).exists():
+        """``columns`` of the cache rows of ``model`` joined to ``hashes`` (``w.i``: the position in ``hashes``),
+        in the order of ``hashes`` (None: nothing to ask)."""
+        if not len(hashes) or not Path(self.db_path).exists():
             return None
         with connect(self.db_path) as con:
-            con.register("_want", pa.table({"text_hash": pa.array(list(set(hashes)), pa.string())}))
-            return con.execute(
-                f'SELECT {columns} FROM "{EMBEDDING_CACHE.name}" c JOIN _want USING (text_hash) WHERE c.model = ?',
-                [model]).to_arrow_table()
+            con.register("_want", pa.table({"i": pa.array(np.arange(len(hashes), dtype=np.int64)),
+                                            "text_hash": pa.array(list(hashes), pa.string())}))
+            return con.execute(f'SELECT {columns} FROM _want w JOIN "{EMBEDDING_CACHE.name}" c USING (text_hash) '
+                               "WHERE c.model = ? ORDER BY w.i", [model]).to_arrow_table()
 
     def rows(self, model: str, hashes: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray]:
         """The vectors of ``hashes`` as one float32 matrix in their order (zeros where the cache has none; None
         when it has none of them) and the mask of those it has: one join, no per-row objects. When it has them
         all the matrix is the query's own buffer, read-only (no copy of hundreds of MB)."""
         found = np.zeros(len(hashes), dtype=bool)
-        if not len(hashes) or not Path(self.db_path).exists():
-            return None, found
-        with connect(self.db_path) as con:
-            con.register("_want", pa.table({"i": pa.array(np.arange(len(hashes), dtype=np.int64)),
-                                            "text_hash": pa.array(list(hashes), pa.string())}))
-            got = con.execute(f'SELECT w.i, c.embedding FROM _want w JOIN "{EMBEDDING_CACHE.name}" c '
-                              "USING (text_hash) WHERE c.model = ? ORDER BY w.i", [model]).to_arrow_table()
-        if not len(got):
+        got = self._rows(model, hashes, "w.i, c.embedding")
+        if got is None or not len(got):
             return None, found
         at = got.column("i").to_numpy()
         flat = got.column("embedding").combine_chunks().flatten().to_numpy(zero_copy_only=False)
