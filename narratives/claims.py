@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from narratives.frames import in_ids
 from narratives.config import ClaimsConfig
 
 ABBREVIATIONS = {
@@ -327,6 +328,6 @@ def merge_claims(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     if existing is None or existing.empty:
         return new.reset_index(drop=True)
     old = existing[cols]
-    out = pd.concat([old, new[~new["claim_id"].isin(old["claim_id"])]], ignore_index=True)
+    out = pd.concat([old, new[~in_ids(new["claim_id"], old["claim_id"])]], ignore_index=True)
     out["published_at"] = pd.to_datetime(out["published_at"]).astype("datetime64[us]")
     return out

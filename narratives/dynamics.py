@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from narratives.frames import in_ids
 from narratives.label import term_counts
 from narratives.scale import cluster_sums, row_dots
 from narratives.schemas import CLAIMS, NARRATIVE_BURSTS, NARRATIVE_DRIFT, NARRATIVE_OUTLETS, NARRATIVE_SPREAD
@@ -229,7 +230,7 @@ def affected_narratives(claims: pd.DataFrame, stored: pd.DataFrame, changed: pd.
     if stored is None or stored.empty:
         return now
     ids = set(claims.loc[changed.to_numpy(), C.claim_id])
-    before = stored.loc[stored[C.claim_id].isin(ids), C.narrative_id].dropna().astype(int)
+    before = stored.loc[in_ids(stored[C.claim_id], ids), C.narrative_id].dropna().astype(int)
     return now | set(before)
 
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
+from narratives.frames import in_ids
 from narratives.schemas import (
     ARTICLES, CLAIMS, NARRATIVE_BURSTS, NARRATIVE_DRIFT, NARRATIVE_LINEAGE, NARRATIVE_OUTLETS, NARRATIVE_SPREAD,
     NARRATIVE_TIMESERIES, NARRATIVES, QUARANTINE, RUNS, THEMES, TableDef, empty_frame,
@@ -298,7 +299,7 @@ def report_data(tables: dict[str, pd.DataFrame], title: str = "Narratives report
     claim_info = {cid: vals for cid, *vals in zip(info[C.claim_id], info[C.text], info[C.outlet], info[C.published_at],
                                                    info[C.speaker], info[C.article_id])}
     arts = t["articles"].drop_duplicates(A.article_id)
-    arts = arts[arts[A.article_id].isin(set(info[C.article_id]))]  # links are shown for representative claims only
+    arts = arts[in_ids(arts[A.article_id], set(info[C.article_id]))]  # links are shown for representative claims only
     urls = {a: u for a, u in zip(arts[A.article_id], map(safe_url, arts[A.url])) if u}
     drift_ids = set(t["narrative_drift"][D.representative_claim_id].dropna())
     at = np.sort(_positions(row_of, drift_ids))

@@ -17,6 +17,7 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
+from narratives.frames import in_ids
 from narratives.config import SyndicationConfig
 from narratives.schemas import ARTICLE_SIGNATURES, CLAIMS, REPRINTS, empty_frame
 
@@ -261,7 +262,7 @@ def update_reprints(existing: pd.DataFrame, new: pd.DataFrame, previous: pd.Data
         return empty_frame(REPRINTS), empty_frame(ARTICLE_SIGNATURES)
     params = signature_params(cfg)
     usable = stored[stored[G.params] == params].drop_duplicates(G.article_id, keep="last").set_index(G.article_id)
-    if not len(existing) or not existing["article_id"].isin(usable.index).all():
+    if not len(existing) or not in_ids(existing["article_id"], usable.index).all():
         return reprints_and_signatures(pd.concat([existing, new], ignore_index=True), cfg)
     if new.empty:
         return previous, empty_frame(ARTICLE_SIGNATURES)
@@ -298,7 +299,7 @@ def link_copies(claims: pd.DataFrame, reprints: pd.DataFrame) -> pd.DataFrame:
         return out
     original_of = dict(zip(reprints[R.article_id], reprints[R.original_article_id]))
     originals = set(original_of.values())
-    involved = out[C.article_id].isin(originals | set(original_of)).to_numpy()  # only these claims can link
+    involved = in_ids(out[C.article_id], originals | set(original_of))  # only these claims can link
     first_by_article_text: dict[tuple[str, str], str] = {}
     rows = np.flatnonzero(involved)
     keys = [" ".join(_words(t)) for t in out[C.text].to_numpy()[rows]]
