@@ -339,11 +339,14 @@ def report_data(tables: dict[str, pd.DataFrame], title: str = "Narratives report
                          "overlap": _num(e[L.overlap], 2)} for e in lin.get(nid, []) + rel.get(nid, [])],
         })
     theme_rows = t["themes"].sort_values([TH.size, TH.theme_id], ascending=[False, True], na_position="last")
+    members: dict[float, list[int]] = {}  # each theme's narratives, largest first (the order of narrs)
+    for n, th in zip(narrs[N.narrative_id].tolist(), narrs[N.theme_id].tolist()):
+        members.setdefault(th, []).append(int(n))
     return {
         "title": title, "summary": summary(t), "weeks": [w.strftime("%Y-%m-%d") for w in weeks],
         "narratives": items, "theme_labels": {str(k): v for k, v in themes.items()},
         "themes": [{"id": int(th[TH.theme_id]), "label": _s(th[TH.label]), "keywords": _list(th[TH.keywords], 8),
-                    "size": int(th[TH.size] or 0), "narratives": [int(n) for n in narrs.loc[narrs[N.theme_id] == th[TH.theme_id], N.narrative_id]]}
-                   for _, th in theme_rows.iterrows() if not _na(th[TH.theme_id])],
+                    "size": int(th[TH.size] or 0), "narratives": members.get(th[TH.theme_id], [])}
+                   for th in _rows(theme_rows) if not _na(th[TH.theme_id])],
         "heatmap": heatmap(claims, narrs), "map": claim_map(claims, narrs),
     }
