@@ -237,7 +237,8 @@ def narratives_flow(
         start_run_task(db, run_id, cfg.config_hash(), str(input_path))
         try:
             summary = _run(run_id, input_path, cfg, db, recluster)
-            report_path = _export_and_report(db, tables_dir, report, cfg)
+            export_task(db, tables_dir)
+            report_path = report_task(db, report)
         except BaseException as err:
             finish_run_task(db, run_id, "failed", error=f"{type(err).__name__}: {err}"[:2000])
             raise
@@ -261,19 +262,6 @@ def _fewer_collections():
         gc.unfreeze()
 
 
-def _export_and_report(db: str, tables_dir: str, report: str, cfg: Config) -> Path:
-    """Parquet export and HTML report (both read the committed database): with the local task runner the export
-    runs in its thread while the report renders here (DuckDB's COPY and the report's Python share the cores)."""
-    if cfg.runner.kind != "local":  # a Dask worker may not see the database file
-        export_task(db, tables_dir)
-        return report_task(db, report)
-    exported = export_task.submit(db, tables_dir)
-    try:
-        return report_task(db, report)
-    finally:
-        exported.result()  # waits; raises the export's error (after the report's own, if both failed)
-
-
 def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool) -> dict:
     """The steps between ingest and the one-transaction commit (the flow's body)."""
     ingested = ingest_task(input_path, cfg)
@@ -291,12 +279,10 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool) ->
         parts = chunks.embedding_chunks(todo, cfg.embed.batch_size, size, token_lengths(todo, cfg.embed))
         vectors = embed_task.map(parts, cfg=unmapped(cfg.embed)).result()
         fill_cache_task(chunks.flatten(parts), chunks.concat_rows(vectors), cfg.embed, db)
-    # Term counts (pure Python) in the task runner's thread while the vectors load and the claims cluster here;
-    # only with the local runner (a Dask worker would be sent every claim's text for it).
-    counted = term_counts_task.submit(claims) if cfg.runner.kind == "local" else term_counts_task(claims)
     X = vectors_task(claims, cfg.embed, db)
     mode = choose_mode_task(claims, state, cfg, recluster)
     part = cluster_task(X, claims, state, mode, cfg)
+    counted = term_counts_task(claims)
     result = assemble_task(claims, X, part, cfg, run_id, state.narratives, counted)
     changed = changed_task(result.claims, state.claims)
     outlets = outlets_task(result.claims)

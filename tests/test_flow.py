@@ -161,9 +161,9 @@ def test_readme_example_queries_run_on_a_real_database(demo_run):
     assert len(empty) <= 1 and all("narrative_bursts" in s for s in empty), empty  # recent bursts may be none
 
 
-def test_a_failed_export_fails_the_run_after_the_report_is_written(demo_run, demo_corpus, tmp_path):
-    """The Parquet export runs beside the report: its error still fails the run (runs row 'failed', with the
-    error) once the report is done, and the committed tables stay as they were."""
+def test_a_failed_export_fails_the_run_and_keeps_the_committed_tables(demo_run, demo_corpus, tmp_path):
+    """An error after the commit (here the Parquet export: a file stands where its folder should be) fails the
+    run, with the error in its runs row; the tables committed before it stay as they were."""
     import shutil
 
     from flows.pipeline import narratives_flow
@@ -178,5 +178,4 @@ def test_a_failed_export_fails_the_run_after_the_report_is_written(demo_run, dem
     t = store.read_tables(db, ["runs", "claims"])
     last = t["runs"].sort_values("started_at").iloc[-1]
     assert last["status"] == "failed" and "FileExistsError" in last["error"], last["error"]
-    assert (tmp_path / "report.html").stat().st_size > 10_000  # the report finished before the error was raised
     assert len(t["claims"]) == len(demo_run["tables2"]["claims"])
