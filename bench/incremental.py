@@ -84,8 +84,11 @@ def main() -> None:
             shutil.rmtree(t / d, ignore_errors=True)
             (t / d).mkdir()
         os.environ["PREFECT_HOME"] = str(t / "prefect")
-        subprocess.run([sys.executable, "-c", "from prefect import flow; flow(lambda: None)()"], check=True,
-                       capture_output=True)  # create Prefect's database before timing anything
+        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")  # as the CLI sets it
+        warm = subprocess.run([sys.executable, "-c", "from prefect import flow; flow(lambda: None)()"],
+                              capture_output=True, text=True)  # create Prefect's database before timing anything
+        if warm.returncode:
+            sys.exit("could not start Prefect's temporary server:\n" + warm.stderr[-3000:])
 
         with (running_server(t / "server") if args.server else contextlib.nullcontext()) as server:
             env = server.env if server else None

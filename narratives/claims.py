@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from narratives.frames import in_ids
 from narratives.config import ClaimsConfig
+from narratives.frames import in_ids
 
 ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "gen", "lt", "col", "maj", "capt", "cmdr", "adm", "sgt", "rep", "sen", "gov",

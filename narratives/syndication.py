@@ -17,8 +17,8 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
-from narratives.frames import in_ids
 from narratives.config import SyndicationConfig
+from narratives.frames import in_ids
 from narratives.schemas import ARTICLE_SIGNATURES, CLAIMS, REPRINTS, empty_frame
 
 _MERSENNE = np.uint64((1 << 61) - 1)
