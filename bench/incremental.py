@@ -6,8 +6,8 @@ articles by date as "today's batch", and times:
   incremental  `narratives run today.jsonl` on a database that already holds the other 99%
   refit-warm   `narratives run today.jsonl --recluster` on that database (full re-fit, embeddings cached)
 and prints the ratio incremental / full, which the issue wants <= 0.10 (the incremental run is timed --repeat
-times on fresh copies of the same base database and the median is used; the full run, ten times longer, once), and the agreement (ARI) of the
-incremental database with the full one.
+times on fresh copies of the same base database and the median is used; the full run, ten times longer, once),
+and the agreement (ARI) of the incremental database with the full one.
 
 By default each command starts Prefect's temporary server (what a cron job calling `narratives run` pays). With
 --server every command runs against one real Prefect server started for the bench, as the runs of a served
@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
+from flows.cli import setup_environment
 from flows.local_server import running_server
 from narratives.demo import write_demo_corpus
 from narratives.evaluate import with_singletons
@@ -84,7 +85,7 @@ def main() -> None:
             shutil.rmtree(t / d, ignore_errors=True)
             (t / d).mkdir()
         os.environ["PREFECT_HOME"] = str(t / "prefect")
-        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")  # as the CLI sets it
+        setup_environment()  # the CLI's own (e.g. the temporary server's start-up timeout); PREFECT_HOME stays
         warm = subprocess.run([sys.executable, "-c", "from prefect import flow; flow(lambda: None)()"],
                               capture_output=True, text=True)  # create Prefect's database before timing anything
         if warm.returncode:

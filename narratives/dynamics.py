@@ -229,7 +229,7 @@ def affected_narratives(claims: pd.DataFrame, stored: pd.DataFrame, changed: pd.
     now = set(claims.loc[changed.to_numpy(), C.narrative_id].dropna().astype(int))
     if stored is None or stored.empty:
         return now
-    ids = set(claims.loc[changed.to_numpy(), C.claim_id])
+    ids = claims.loc[changed.to_numpy(), C.claim_id]
     before = stored.loc[in_ids(stored[C.claim_id], ids), C.narrative_id].dropna().astype(int)
     return now | set(before)
 

@@ -283,7 +283,7 @@ def _positions(index: pd.Index, wanted: set) -> np.ndarray:
     if index.is_unique:
         pos = index.get_indexer(list(wanted))
         return pos[pos >= 0]
-    return np.flatnonzero(index.isin(wanted))
+    return np.flatnonzero(in_ids(index, wanted))
 
 
 def report_data(tables: dict[str, pd.DataFrame], title: str = "Narratives report") -> dict:
@@ -299,7 +299,7 @@ def report_data(tables: dict[str, pd.DataFrame], title: str = "Narratives report
     claim_info = {cid: vals for cid, *vals in zip(info[C.claim_id], info[C.text], info[C.outlet], info[C.published_at],
                                                    info[C.speaker], info[C.article_id])}
     arts = t["articles"].drop_duplicates(A.article_id)
-    arts = arts[in_ids(arts[A.article_id], set(info[C.article_id]))]  # links are shown for representative claims only
+    arts = arts[in_ids(arts[A.article_id], info[C.article_id])]  # links are shown for representative claims only
     urls = {a: u for a, u in zip(arts[A.article_id], map(safe_url, arts[A.url])) if u}
     drift_ids = set(t["narrative_drift"][D.representative_claim_id].dropna())
     at = np.sort(_positions(row_of, drift_ids))
