@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import os
 import sys
@@ -208,5 +209,33 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _end_process(code: list[int]) -> None:
+    """The last exit handler: every other one has run (Prefect's event and log workers have sent what they held,
+    logging is flushed), so end the process here instead of tearing the interpreter down object by object and
+    module by module, which took 0.4-0.6 s after a run (0.34 s after merely importing the pipeline) and does
+    nothing a finished command needs."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code[0])
+
+
+def console() -> None:
+    """The `narratives` command: :func:`main`, then :func:`_end_process`. Registered before anything else, so
+    it runs after every other exit handler (they run last-registered first); non-daemon threads are joined before
+    exit handlers run, as on any exit. Code that calls :func:`main` itself (tests) exits as usual."""
+    code = [1]
+    atexit.register(_end_process, code)
+    try:
+        code[0] = main()
+    except SystemExit as stop:  # argparse's usage errors and --help
+        code[0] = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        if isinstance(stop.code, str):
+            print(stop.code, file=sys.stderr)
+    sys.exit(code[0])
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

@@ -51,3 +51,28 @@ def test_report_command_rewrites_report(tmp_path, capsys):
     assert out.is_file() and "<dt>Narratives</dt><dd>0</dd>" in page and '"runs":1' in page
     assert main(["report", "--db", str(tmp_path / "none.duckdb"), "--out", str(out)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_console_exit_codes_output_and_exit_handlers(tmp_path, seeds_dir):
+    """The `narratives` command ends its process right after the exit handlers (no interpreter teardown): its exit
+    code, its printed lines and exit handlers registered by the libraries (Prefect's workers flush there) still
+    come through."""
+    def run(*args: str, pre: str = "") -> subprocess.CompletedProcess:
+        code = f"import sys; {pre}from flows.cli import console; sys.argv = ['narratives', *{list(args)!r}]; console()"
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+    ok = run("claims", str(seeds_dir), "--out", str(tmp_path / "c.csv"))
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("narratives: ") and "claims from 5 records" in ok.stdout
+    bad = run("run", str(tmp_path / "nope.jsonl"))
+    assert bad.returncode == 2 and "does not exist" in bad.stderr
+    usage = run("bogus")
+    assert usage.returncode == 2 and "invalid choice" in usage.stderr
+    assert run("--help").returncode == 0
+    # a handler registered while the command runs (as Prefect's are, when it is imported) runs before the end
+    marker = tmp_path / "handler-ran"
+    late = run("run", str(tmp_path / "nope.jsonl"),
+               pre=("import atexit, pathlib, flows.cli as cli; real = cli.main; "
+                    f"cli.main = lambda: atexit.register(pathlib.Path({str(marker)!r}).write_text, 'x') and real(); "))
+    assert late.returncode == 2
+    assert marker.read_text() == "x"
