@@ -120,12 +120,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from narratives import report, report_data, store
+    from narratives import report
     from narratives.config import load_config
 
     cfg = load_config(args.config)
     db = args.db or cfg.output.db
-    out = report.write_report(store.read_tables(db, columns=report_data.COLUMNS), args.out or cfg.output.report)
+    out = report.write_report_from_db(db, args.out or cfg.output.report)
     print(f"narratives: report written to {out}")
     return 0
 

@@ -30,7 +30,6 @@ from narratives import claims as claims_mod
 from narratives import clean as clean_mod
 from narratives import ingest as ingest_mod
 from narratives import report as report_mod
-from narratives.report_data import COLUMNS as REPORT_COLUMNS
 from narratives import incremental
 from narratives import store
 from narratives.config import Config, EmbedConfig, load_config
@@ -204,7 +203,7 @@ def export_task(db: str, tables_dir: str) -> list[Path]:
 
 @step(name="report", retries=1)
 def report_task(db: str, path: str) -> Path:
-    return report_mod.write_report(store.read_tables(db, columns=REPORT_COLUMNS), path)
+    return report_mod.write_report_from_db(db, path)
 
 
 @step(name="finish-run", retries=2, retry_delay_seconds=2)

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from narratives.report_data import report_data
+from narratives import store
+from narratives.report_data import COLUMNS, TABLES, report_data
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;margin:0;
@@ -130,3 +131,9 @@ def write_report(tables: dict[str, pd.DataFrame], out_path, title: str = "Narrat
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_report_from_db(db_path, out_path, title: str = "Narratives report") -> Path:
+    """The report of the database at ``db_path`` (as :func:`write_report`), reading only the tables and columns
+    :func:`narratives.report_data.report_data` uses."""
+    return write_report(store.read_tables(db_path, [t.name for t in TABLES], columns=COLUMNS), out_path, title)
