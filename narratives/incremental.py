@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 from narratives.cluster import AgglomerativeClusterer, NarrativeClusterer, group_themes, link_leftovers
 from narratives.scale import centroids, cluster_sums, row_dots
@@ -99,11 +100,25 @@ def _by_size(labels: np.ndarray) -> list[int]:
 
 
 def _match(overlap: np.ndarray, min_overlap: float) -> list[tuple[int, int]]:
-    """Hungarian matching of rows to columns maximising ``overlap``; pairs below ``min_overlap`` are dropped."""
-    if overlap.size == 0:
+    """Rows matched to columns so that the total ``overlap`` is largest (the assignment problem the Hungarian
+    method solves); pairs below ``min_overlap`` are dropped.
+
+    Only positive overlaps can pair, so it is solved on the sparse graph of those (with scipy's LAPJVsp,
+    ``min_weight_full_bipartite_matching``): an edge costs ``big - overlap``, and each row also has a column of
+    its own at cost ``big``, so a full matching always exists and the cheapest one is the largest total overlap.
+    The same optimum as ``scipy.optimize.linear_sum_assignment`` on the dense matrix (zero pairs there are
+    filler), without importing scipy.optimize (0.28 s of every run) and without a dense problem for a re-fit
+    of thousands of narratives."""
+    r, c = np.nonzero(overlap > 0)
+    if not len(r):
         return []
-    rows, cols = linear_sum_assignment(-overlap)
-    return [(int(r), int(c)) for r, c in zip(rows, cols) if overlap[r, c] >= min_overlap]
+    n, m = overlap.shape
+    w = overlap[r, c]
+    big = float(w.max()) + 1.0
+    graph = csr_matrix((np.concatenate([big - w, np.full(n, big)]),
+                        (np.concatenate([r, np.arange(n)]), np.concatenate([c, m + np.arange(n)]))), shape=(n, m + n))
+    rows, cols = min_weight_full_bipartite_matching(graph)
+    return [(i, j) for i, j in zip(rows.tolist(), cols.tolist()) if j < m and overlap[i, j] >= min_overlap]
 
 
 def _lineage(rows: list[tuple]) -> pd.DataFrame:

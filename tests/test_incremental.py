@@ -233,3 +233,23 @@ def test_local_budget_caps_the_reclustered_neighbourhood(monkeypatch):
     assert adjusted_rand_score(with_singletons(results[10**9][0]), with_singletons(a)) >= 0.95
     untouched = ~np.isin(prev, np.unique(a[new]))  # old claims of narratives no new claim joined
     assert (a[untouched & (prev >= 0)] == prev[untouched & (prev >= 0)]).all()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_match_is_the_hungarian_optimum(seed):
+    """_match (sparse, scipy.sparse.csgraph) keeps the same pairs as linear_sum_assignment on the dense matrix, on
+    sparse random overlaps with a unique optimum, in wide, tall and square shapes."""
+    from scipy.optimize import linear_sum_assignment
+
+    from narratives.incremental import _match
+
+    rng = np.random.default_rng(seed)
+    n, m = [(30, 45), (45, 30), (40, 40), (1, 7), (7, 1), (200, 180)][seed]
+    ov = rng.random((n, m)) * (rng.random((n, m)) < 0.15)
+    rows, cols = linear_sum_assignment(-ov)
+    for min_overlap in (1e-9, 0.2, 0.6):
+        want = {(int(r), int(c)) for r, c in zip(rows, cols) if ov[r, c] >= min_overlap}
+        got = _match(ov, min_overlap)
+        assert set(got) == want and len(got) == len(want)
+        assert len({c for _, c in got}) == len(got)  # each column at most once
+    assert _match(np.zeros((3, 4)), 0.1) == [] and _match(np.zeros((0, 0)), 0.1) == []
