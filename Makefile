@@ -20,6 +20,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@mkdir -p $(CACHE)/tmp
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	@# bytecode of the project's own modules (pip compiles site-packages, not an editable project): a cold
+	@# `narratives run` then skips compiling them, which it cannot cache where PYTHONDONTWRITEBYTECODE is set
+	@$(PY) -m compileall -q narratives flows >/dev/null
 	@touch $@
 
 install: $(VENV)/.installed
