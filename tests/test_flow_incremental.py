@@ -137,12 +137,14 @@ def test_killed_run_then_rerun_gives_the_same_tables(daily, uninterrupted, stage
     proc = subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "run", str(daily["batches"][2]), "--db", str(db),
          "--report", str(db.parent / "report.html"), "--tables-dir", str(db.parent / "tables")],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     seen = []
     for line in proc.stdout:
         seen.append(line)
         if f"Task run '{stage}-" in line and "Finished in state" in line:
-            os.kill(proc.pid, signal.SIGKILL)
+            # the run and what it started (Prefect's temporary server, which SIGKILL on the run alone would leave
+            # running for good), as a crash of the machine or container would
+            os.killpg(proc.pid, signal.SIGKILL)
             break
     proc.wait(timeout=120)
     assert proc.returncode == -signal.SIGKILL, "".join(seen[-20:])
