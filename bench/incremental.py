@@ -73,6 +73,8 @@ def main() -> None:
                          "medians: one cold process varies by 1-2 s on a busy 2-core machine, and the machine's speed "
                          "drifts (the same full 30k run took 63-94 s within two hours)")
     args = ap.parse_args()
+    if args.repeat < 1:  # the ratio needs at least one timing of each run
+        ap.error(f"--repeat={args.repeat} must be >= 1")
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
     with (contextlib.nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory()) as tmp:
