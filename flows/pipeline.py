@@ -34,8 +34,8 @@ from narratives import incremental
 from narratives import store
 from narratives.config import Config, EmbedConfig, load_config
 from narratives.outlets import OutletAliases
-from narratives.label import term_counts
-from narratives.embed import cache_key, embed_texts, fill_cache, make_embedder, token_lengths, uncached_texts
+from narratives.label import cached_term_counts
+from narratives.embed import cache_key, embed_texts, fill_cache, make_embedder, text_hashes, token_lengths, uncached_texts
 from narratives import schemas as S
 from narratives.schemas import ARTICLES, CLAIMS
 from narratives.syndication import link_copies, update_reprints
@@ -104,9 +104,15 @@ def _texts(claims: pd.DataFrame) -> list[str]:
     return claims[CLAIMS.c.embed_text].tolist()
 
 
+@step(name="hash-texts")
+def hashes_task(claims: pd.DataFrame) -> np.ndarray:
+    """The claims' text hashes, once per run: the embedding and term caches are keyed by them."""
+    return text_hashes(_texts(claims))
+
+
 @step(name="find-uncached", retries=2, retry_delay_seconds=2)
-def uncached_task(claims: pd.DataFrame, cfg: EmbedConfig, db: str) -> list[str]:
-    return uncached_texts(_texts(claims), cache_key(cfg), store.DuckDBEmbeddingCache(db))
+def uncached_task(claims: pd.DataFrame, hashes: np.ndarray, cfg: EmbedConfig, db: str) -> list[str]:
+    return uncached_texts(_texts(claims), cache_key(cfg), store.DuckDBEmbeddingCache(db), hashes)
 
 
 @task(
@@ -121,6 +127,13 @@ def embed_task(texts: list[str], cfg: EmbedConfig) -> np.ndarray:
     return chunks.map_batches(lambda batch: embedder.encode(batch, batch_size=cfg.batch_size), texts, cfg.batch_size)
 
 
+@step(name="load-model")
+def load_model_task(cfg: EmbedConfig) -> None:
+    """Loads the embedding model into this process (submitted to the task runner while the flow goes on, so the
+    embed step finds it loaded)."""
+    _embedder(cfg).load()
+
+
 @lru_cache(maxsize=1)
 def _embedder(cfg: EmbedConfig):
     """One loaded model per process (a Dask worker embeds many chunks)."""
@@ -133,8 +146,9 @@ def fill_cache_task(texts: list[str], X: np.ndarray, cfg: EmbedConfig, db: str) 
 
 
 @step(name="load-vectors", retries=2, retry_delay_seconds=2)
-def vectors_task(claims: pd.DataFrame, cfg: EmbedConfig, db: str) -> np.ndarray:
-    return embed_texts(_texts(claims), make_embedder(cfg), store.DuckDBEmbeddingCache(db), cfg.batch_size)[0]
+def vectors_task(claims: pd.DataFrame, hashes: np.ndarray, cfg: EmbedConfig, db: str) -> np.ndarray:
+    return embed_texts(_texts(claims), make_embedder(cfg), store.DuckDBEmbeddingCache(db), cfg.batch_size,
+                       hashes=hashes)[0]
 
 
 @step(name="choose-mode")
@@ -155,10 +169,11 @@ def cluster_task(X: np.ndarray, claims: pd.DataFrame, state: store.State, mode: 
         state.next_narrative_id, {int(k): int(v) for k, v in prev_theme_of.items() if pd.notna(v)}, on_progress=_say)
 
 
-@step(name="count-terms")
-def term_counts_task(claims: pd.DataFrame):
-    """Term counts of every claim, shared by the keywords (label) and the wording drift (dynamics)."""
-    return term_counts(claims[CLAIMS.c.embed_text].tolist())
+@step(name="count-terms", retries=2, retry_delay_seconds=2)
+def term_counts_task(claims: pd.DataFrame, hashes: np.ndarray, db: str):
+    """Term counts of every claim, shared by the keywords (label) and the wording drift (dynamics); only texts
+    the database's term cache lacks are tokenised."""
+    return cached_term_counts(_texts(claims), hashes, store.DuckDBTermCache(db))
 
 
 @step(name="label")
@@ -271,17 +286,19 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool) ->
     new_articles = cleaned.assign(run_id=run_id)[ARTICLES.columns]
     size = cfg.runner.chunk_size
     new_claims = chunks.concat_frames(claims_task.map(chunks.split_rows(cleaned, size), cfg=unmapped(cfg)).result())
+    loading = load_model_task.submit(cfg.embed) if len(new_claims) else None  # new claims: likely new texts
     reprints, signatures = reprints_task(state, new_articles, cfg)
     claims = link_copies_task(merge_claims_task(state.claims, new_claims), reprints)
-    todo = uncached_task(claims, cfg.embed, db)
+    hashes = hashes_task(claims)
+    todo = uncached_task(claims, hashes, cfg.embed, db)
     if todo:
         parts = chunks.embedding_chunks(todo, cfg.embed.batch_size, size, token_lengths(todo, cfg.embed))
-        vectors = embed_task.map(parts, cfg=unmapped(cfg.embed)).result()
+        vectors = embed_task.map(parts, cfg=unmapped(cfg.embed), wait_for=[loading] if loading else None).result()
         fill_cache_task(chunks.flatten(parts), chunks.concat_rows(vectors), cfg.embed, db)
-    X = vectors_task(claims, cfg.embed, db)
+    X = vectors_task(claims, hashes, cfg.embed, db)
     mode = choose_mode_task(claims, state, cfg, recluster)
     part = cluster_task(X, claims, state, mode, cfg)
-    counted = term_counts_task(claims)
+    counted = term_counts_task(claims, hashes, db)
     result = assemble_task(claims, X, part, cfg, run_id, state.narratives, counted)
     changed = changed_task(result.claims, state.claims)
     outlets = outlets_task(result.claims)
@@ -310,4 +327,6 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool) ->
         S.NARRATIVE_TIMESERIES.name: track_task(state.timeseries, result.claims, changed, cfg),
         S.NARRATIVE_OUTLETS.name: outlets, **dynamics_task(result.claims, X, outlets, state, changed, counted),
     }, events, counts, signatures)
+    if loading is not None:  # done long ago when there was something to embed
+        loading.wait()
     return {"n_duplicates_skipped": ingested.n_duplicates + n_known, "n_changed_claims": int(changed.sum()), **counts}

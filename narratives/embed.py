@@ -26,19 +26,28 @@ class Embedder(Protocol):
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         """Unit-normalised float32 vectors, one row per text."""
 
+    def load(self) -> None:
+        """Load the model now (``encode`` loads it on first use otherwise)."""
+
 
 class EmbeddingCache(Protocol):
     def rows(self, model: str, hashes: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray]:
         """(float32 matrix with one row per hash, in order, zeros where the cache has none - None when it has
         none of them; boolean mask of the hashes it has)."""
 
-    def put(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None: ...
+    def put(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
+        """Add the vectors of the hashes it does not hold yet for ``model`` (those it holds are kept)."""
 
     def has(self, model: str, hashes: Sequence[str]) -> set[str]: ...
 
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def text_hashes(texts: Sequence[str]) -> np.ndarray:
+    """:func:`text_hash` of each text, as an object array (computed once per run and shared by the caches)."""
+    return np.array([text_hash(t) for t in texts], dtype=object)
 
 
 def resolve_model_path(model: str) -> str:
@@ -113,6 +122,9 @@ class SentenceTransformerEmbedder:
                 ) from None
         return self._st
 
+    def load(self) -> None:
+        self._load()
+
     @property
     def dim(self) -> int:
         return int(self._load().get_embedding_dimension() if hasattr(self._load(), "get_embedding_dimension") else self._load().get_sentence_embedding_dimension())
@@ -136,6 +148,9 @@ class HashingEmbedder:
     def __init__(self, dim: int = 256):
         self.dim = dim
         self.name = f"hashing-{dim}"
+
+    def load(self) -> None:
+        """Nothing to load."""
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -181,25 +196,25 @@ def cache_key(cfg: EmbedConfig) -> str:
     return make_embedder(cfg).name
 
 
-def uncached_texts(texts: Sequence[str], model: str, cache: EmbeddingCache | None) -> list[str]:
-    """The distinct texts (first-seen order) that ``cache`` does not hold yet for ``model``: what a run embeds."""
-    first = dict.fromkeys(texts)
+def uncached_texts(texts: Sequence[str], model: str, cache: EmbeddingCache | None,
+                   hashes: Sequence[str] | None = None) -> list[str]:
+    """The distinct texts (first-seen order) that ``cache`` does not hold yet for ``model``: what a run embeds.
+    ``hashes``: the texts' :func:`text_hashes` when the caller has them."""
     if cache is None:
-        return list(first)
-    by_hash = {text_hash(t): t for t in first}
+        return list(dict.fromkeys(texts))
+    by_hash = dict(zip(text_hashes(texts) if hashes is None else hashes, texts))
     have = cache.has(model, list(by_hash))
     return [t for h, t in by_hash.items() if h not in have]
 
 
 def fill_cache(texts: Sequence[str], vectors: np.ndarray, model: str, cache: EmbeddingCache) -> None:
-    """Make sure ``cache`` holds these vectors (e.g. when they came from an orchestrator's task cache)."""
+    """Make sure ``cache`` holds these vectors (e.g. when they came from an orchestrator's task cache): one ``put``
+    of each distinct text's vector (the cache keeps what it already holds)."""
     first: dict[str, int] = {}
     for i, t in enumerate(texts):
         first.setdefault(text_hash(t), i)
-    have = cache.has(model, list(first))
-    missing = [h for h in first if h not in have]
-    if missing:
-        cache.put(model, missing, np.asarray(vectors)[[first[h] for h in missing]])
+    if first:
+        cache.put(model, list(first), np.asarray(vectors)[list(first.values())])
 
 
 def embed_texts(
@@ -209,11 +224,13 @@ def embed_texts(
     batch_size: int = 64,
     progress: bool = False,
     on_progress: Callable[[str], None] | None = None,
+    hashes: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Embed ``texts``, reusing cached vectors; returns (matrix in input order, number newly embedded)."""
-    if not texts:
+    """Embed ``texts``, reusing cached vectors; returns (matrix in input order, number newly embedded).
+    ``hashes``: the texts' :func:`text_hashes` when the caller has them."""
+    if not len(texts):
         return np.zeros((0, getattr(embedder, "dim", 0)), dtype=np.float32), 0
-    hashes = [text_hash(t) for t in texts]
+    hashes = list(text_hashes(texts) if hashes is None else hashes)
     M, found = cache.rows(embedder.name, hashes) if cache is not None else (None, np.zeros(len(texts), dtype=bool))
     missing = np.flatnonzero(~found)
     todo: dict[str, str] = {}

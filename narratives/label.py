@@ -3,8 +3,10 @@ and a short readable label."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -44,15 +46,12 @@ def term_counts(docs: list[str]):
     about half its time and without importing it."""
     from scipy import sparse
 
-    find = _TOKEN.findall
     terms: list[str] = []
     lens: list[int] = []
     for doc in docs:
-        toks = [w for w in find(doc.lower()) if w not in _STOP]
+        toks = doc_terms(doc)
         terms += toks
-        if len(toks) > 1:
-            terms += [f"{a} {b}" for a, b in zip(toks, toks[1:])]
-        lens.append(max(2 * len(toks) - 1, 0))
+        lens.append(len(toks))
     vocab = sorted(set(terms))
     index = {t: i for i, t in enumerate(vocab)}
     cols = np.fromiter(map(index.__getitem__, terms), dtype=np.int64, count=len(terms))
@@ -60,6 +59,47 @@ def term_counts(docs: list[str]):
     counts = sparse.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(docs), len(vocab)))
     counts.sum_duplicates()
     return np.array(vocab, dtype=object), counts
+
+
+def doc_terms(doc: str, _find=_TOKEN.findall) -> list[str]:
+    """One document's terms as :func:`term_counts` counts them: its words without stop words, then its bigrams.
+    Terms are ASCII (the token pattern), so they sort alike by code point (Python) and by byte (DuckDB)."""
+    toks = [w for w in _find(doc.lower()) if w not in _STOP]
+    if len(toks) > 1:
+        toks += [f"{a} {b}" for a, b in zip(toks, toks[1:])]
+    return toks
+
+
+# Names the tokenisation above; stored term lists made by another are not used (narratives/store.py term cache).
+TERMS_VERSION = "uni+bi:" + hashlib.sha256((_TOKEN.pattern + "\n" + " ".join(STOP_WORDS)).encode()).hexdigest()[:16]
+
+
+class TermCache(Protocol):
+    """Term lists by text hash, as ids into a vocabulary that only grows (narratives/store.py has the DuckDB one)."""
+
+    def term_ids(self, version: str, hashes: Sequence[str], terms_of: Callable[[list[int]], list[list[str]]]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(the term ids of the texts, concatenated in the order of ``hashes``; each text's number of terms; the
+        vocabulary's ids and terms in the terms' sorted order). Texts it lacks are stored first, their terms
+        given by ``terms_of(positions in hashes)``."""
+
+
+def cached_term_counts(docs: Sequence[str], hashes: Sequence[str], cache: TermCache):
+    """:func:`term_counts` of ``docs`` (``hashes``: their text hashes), tokenising only the texts ``cache`` does not
+    hold yet (and storing their terms): the same terms and the same matrix, without reading every text again."""
+    from scipy import sparse
+
+    flat, lens, ids, terms = cache.term_ids(TERMS_VERSION, hashes, lambda at: [doc_terms(docs[i]) for i in at])
+    rank = np.full(int(max(ids.max(initial=-1), flat.max(initial=-1))) + 1, -1, dtype=np.int64)
+    used = np.zeros(len(rank), dtype=bool)
+    used[flat] = True
+    keep = used[ids]  # only the terms these docs use, as term_counts has them
+    n_terms = int(keep.sum())
+    rank[ids[keep]] = np.arange(n_terms)
+    rows = np.repeat(np.arange(len(docs)), lens)
+    counts = sparse.csr_matrix((np.ones(len(flat)), (rows, rank[flat])), shape=(len(docs), n_terms))
+    counts.sum_duplicates()
+    return np.asarray(terms[keep], dtype=object), counts
 
 
 def class_counts(counts, labels: np.ndarray):

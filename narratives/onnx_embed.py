@@ -186,6 +186,10 @@ class OnnxEmbedder:
         self._load()
         return self._dim
 
+    def load(self) -> None:
+        """Load the tokenizer and the ONNX session now (``encode`` loads them on first use otherwise)."""
+        self._load()
+
     def _load(self):
         if self._session is None:
             import onnxruntime as ort

@@ -69,20 +69,31 @@ def _na(v) -> bool:
         return False
 
 
+# _s, _date, _num and _list run for every value the report shows: each has a fast path for the common type.
 def _s(v) -> str | None:
+    if type(v) is str:
+        return v
     return None if _na(v) else str(v)
 
 
 def _date(v) -> str | None:
+    if type(v) is pd.Timestamp and v.year >= 1000:  # (NaT is not a Timestamp; strftime pads no year below 1000)
+        return v.date().isoformat()
     return None if _na(v) else pd.Timestamp(v).strftime("%Y-%m-%d")
 
 
 def _num(v, digits: int = 3):
+    if type(v) is float:
+        return None if v != v else round(v, digits)
     return None if _na(v) else round(float(v), digits)
 
 
 def _list(v, limit: int | None = None) -> list[str]:
     """The non-missing items of ``v`` as strings (the first ``limit`` of them)."""
+    if type(v) is np.ndarray or type(v) is list:
+        items = v.tolist() if type(v) is np.ndarray else v
+        if all(type(x) is str for x in items):  # no missing items (the usual case)
+            return items[:limit]
     if isinstance(v, (list, tuple, np.ndarray, pd.Series)):
         return list(islice((x if type(x) is str else str(x) for x in v if type(x) is str or not _na(x)), limit))
     return [] if _na(v) or limit == 0 else [str(v)]
@@ -147,8 +158,8 @@ def _timelines(claims: pd.DataFrame, weeks: dict[pd.Timestamp, int]) -> dict[int
                       "w": _week(d[C.published_at]).map(weeks).to_numpy()})
     per = d.groupby(["n", "o"]).size().reset_index(name="k").sort_values(["n", "k", "o"], ascending=[True, False, True])
     per["rank"] = per.groupby("n").cumcount()
-    top = set(zip(per.loc[per["rank"] < TIMELINE_OUTLETS, "n"], per.loc[per["rank"] < TIMELINE_OUTLETS, "o"]))
-    order = {(n, o): r for n, o, r in zip(per["n"], per["o"], per["rank"])}
+    top = set(zip(*_lists(per[per["rank"] < TIMELINE_OUTLETS], "n", "o")))
+    order = {(n, o): r for n, o, r in zip(*_lists(per, "n", "o", "rank"))}
     d["name"] = [o if (n, o) in top else "other outlets" for n, o in zip(d["n"].tolist(), d["o"].tolist())]
     counts = d.groupby(["n", "name", "w"]).size()
     out: dict[int, dict[str, list]] = {}
@@ -157,6 +168,12 @@ def _timelines(claims: pd.DataFrame, weeks: dict[pd.Timestamp, int]) -> dict[int
     return {n: {"series": [{"outlet": o, "points": pts} for o, pts in
                            sorted(series.items(), key=lambda kv: order.get((n, kv[0]), TIMELINE_OUTLETS))]}
             for n, series in out.items()}
+
+
+def _lists(df: pd.DataFrame, *cols: str) -> list[list]:
+    """The columns as Python lists (iterating a Series item by item is several times slower, most of all the
+    Arrow-backed string columns)."""
+    return [df[c].tolist() for c in cols]
 
 
 def _rows(df: pd.DataFrame) -> list[dict]:
@@ -251,7 +268,7 @@ def claim_map(claims: pd.DataFrame, narrs: pd.DataFrame) -> dict:
         assigned = assigned.loc[key.sort_values(kind="stable").index[:MAP_POINTS]]
     pts = []
     spread = 0.06
-    for cid, nid, m in zip(assigned[C.claim_id], assigned[C.narrative_id], assigned[C.membership]):
+    for cid, nid, m in zip(*_lists(assigned, C.claim_id, C.narrative_id, C.membership)):
         if int(nid) not in pos:
             continue
         x, y = pos[int(nid)]
@@ -296,11 +313,11 @@ def report_data(tables: dict[str, pd.DataFrame], title: str = "Narratives report
     wanted = {c for v in narrs[N.representative_claim_ids] for c in _list(v)}
     row_of = pd.Index(claims[C.claim_id])
     info = claims.iloc[np.sort(_positions(row_of, wanted))]
-    claim_info = {cid: vals for cid, *vals in zip(info[C.claim_id], info[C.text], info[C.outlet], info[C.published_at],
-                                                   info[C.speaker], info[C.article_id])}
+    claim_info = {cid: vals for cid, *vals in zip(*_lists(info, C.claim_id, C.text, C.outlet, C.published_at,
+                                                              C.speaker, C.article_id))}
     arts = t["articles"].drop_duplicates(A.article_id)
     arts = arts[in_ids(arts[A.article_id], info[C.article_id])]  # links are shown for representative claims only
-    urls = {a: u for a, u in zip(arts[A.article_id], map(safe_url, arts[A.url])) if u}
+    urls = {a: u for a, u in zip(arts[A.article_id].tolist(), map(safe_url, arts[A.url].tolist())) if u}
     drift_ids = set(t["narrative_drift"][D.representative_claim_id].dropna())
     at = np.sort(_positions(row_of, drift_ids))
     texts = dict(zip(claims[C.claim_id].to_numpy()[at].tolist(), claims[C.text].to_numpy()[at].tolist()))
@@ -313,11 +330,12 @@ def report_data(tables: dict[str, pd.DataFrame], title: str = "Narratives report
     weekly = all_drift[all_drift[D.grain] == "week"]  # the periods the report shows (the score is over all grains)
     weekly = weekly.sort_values([D.narrative_id, D.period_start], kind="stable").groupby(D.narrative_id).tail(DRIFT_PERIODS)
     top_drift = pd.to_numeric(all_drift[D.drift_score], errors="coerce").groupby(all_drift[D.narrative_id]).max()
+    top_drift = dict(zip(top_drift.index.tolist(), top_drift.tolist()))
     bursts, drift = _records(t["narrative_bursts"], B.narrative_id), _drift(weekly, texts)
     lin, rel = _records(t["narrative_lineage"], L.narrative_id), _records(t["narrative_lineage"], L.related_narrative_id)
-    themes = {int(k): str(v) for k, v in zip(t["themes"][TH.theme_id], t["themes"][TH.label]) if not _na(k)}
+    themes = {int(k): str(v) for k, v in zip(*_lists(t["themes"], TH.theme_id, TH.label)) if not _na(k)}
     items = []
-    for r in narrs.to_dict("records"):
+    for r in _rows(narrs):
         nid = int(r[N.narrative_id])
         dr = drift.get(nid, [])
         top = top_drift.get(nid)

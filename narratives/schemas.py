@@ -14,9 +14,9 @@ import pyarrow as pa
 
 from narratives.errors import SchemaError
 
-SCHEMA_VERSION = 5  # 2: reprints, claims.original_claim_id, runs.n_reprints; 3: outlets/spread/bursts/drift;
+SCHEMA_VERSION = 6  # 2: reprints, claims.original_claim_id, runs.n_reprints; 3: outlets/spread/bursts/drift;
 # 4: incremental runs (narratives.centroid/born_run_id/updated_run_id, narrative_lineage, runs.mode ...);
-# 5: article_signatures (stored near-duplicate fingerprints)
+# 5: article_signatures (stored near-duplicate fingerprints); 6: term_cache and term_vocab (stored term lists)
 
 TS = pa.timestamp("us")  # naive UTC
 
@@ -323,13 +323,34 @@ ARTICLE_SIGNATURES = _table(
     ],
 )
 
+TERM_CACHE = _table(
+    "term_cache", ("tokenizer", "text_hash"), "one row per (tokenizer, text)",
+    "Internal: the keyword terms of each claim text (narratives/label.py), so a run tokenises only its new texts.",
+    [
+        ("tokenizer", STR, False, "Fingerprint of the tokenisation (pattern, stop words, n-grams); rows of another "
+                                  "are not used."),
+        ("text_hash", STR, False, "SHA-256 prefix of the text (as in embedding_cache)."),
+        ("term_ids", pa.list_(pa.int64()), False, "The text's terms in order, repeats kept, as term_vocab ids."),
+    ],
+)
+
+TERM_VOCAB = _table(
+    "term_vocab", ("term_id",), "one row per term",
+    "Internal: the terms term_cache refers to (ids are given in order of first appearance and never change).",
+    [
+        ("term_id", I64, False, "Term id."),
+        ("term", STR, False, "The term (a word, or two words separated by one space)."),
+    ],
+)
+
 ALL_TABLES: dict[str, TableDef] = {
     t.name: t
     for t in (ARTICLES, CLAIMS, REPRINTS, NARRATIVES, THEMES, NARRATIVE_LINEAGE, NARRATIVE_TIMESERIES, NARRATIVE_OUTLETS,
               NARRATIVE_SPREAD, NARRATIVE_BURSTS, NARRATIVE_DRIFT, RUNS, QUARANTINE, EMBEDDING_CACHE,
-              ARTICLE_SIGNATURES)
+              ARTICLE_SIGNATURES, TERM_CACHE, TERM_VOCAB)
 }
-INTERNAL_TABLES = (EMBEDDING_CACHE.name, ARTICLE_SIGNATURES.name)  # state between runs, not exported
+# state between runs, not exported
+INTERNAL_TABLES = (EMBEDDING_CACHE.name, ARTICLE_SIGNATURES.name, TERM_CACHE.name, TERM_VOCAB.name)
 EXPORTED_TABLES = [n for n in ALL_TABLES if n not in INTERNAL_TABLES]
 
 

@@ -26,7 +26,7 @@ from narratives.schemas import (
     ALL_TABLES, ARTICLE_SIGNATURES, ARTICLES, CLAIMS, DUCKDB_TYPES, EMBEDDING_CACHE, EXPORTED_TABLES, NARRATIVE_BURSTS, NARRATIVE_DRIFT,
     NARRATIVE_LINEAGE,
     NARRATIVE_OUTLETS, NARRATIVE_SPREAD, NARRATIVE_TIMESERIES, NARRATIVES, QUARANTINE, REPRINTS, RUNS, SCHEMA_VERSION,
-    THEMES, TableDef, check_arrow, empty_frame, to_arrow,
+    TERM_CACHE, TERM_VOCAB, THEMES, TableDef, check_arrow, empty_frame, to_arrow,
 )
 
 # Tables a run replaces as a whole (derived from all claims); the others are appended to.
@@ -279,6 +279,70 @@ class DuckDBEmbeddingCache:
             con.execute(
                 f'INSERT INTO "{EMBEDDING_CACHE.name}" SELECT n.* FROM _new n ANTI JOIN "{EMBEDDING_CACHE.name}" c '
                 "ON c.model = n.model AND c.text_hash = n.text_hash")
+
+
+class DuckDBTermCache:
+    """Term lists by (tokenizer version, text hash) in the project's own database, as ids into ``term_vocab``
+    (narratives/label.py ``cached_term_counts``). One connection per call."""
+
+    def __init__(self, db_path: str | Path):
+        self.db_path = db_path
+
+    def term_ids(self, version: str, hashes: Sequence[str], terms_of) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                                np.ndarray]:
+        with connect(self.db_path) as con:
+            con.register("_want", pa.table({"i": pa.array(np.arange(len(hashes), dtype=np.int64)),
+                                            "text_hash": pa.array(list(hashes), pa.string())}))
+            flat, lens = self._read(con, version, len(hashes))
+            missing = np.flatnonzero(lens < 0)
+            if len(missing):
+                first: dict[str, int] = {}
+                for i in missing.tolist():
+                    first.setdefault(hashes[i], i)
+                self._put(con, version, list(first), terms_of(list(first.values())))
+                flat, lens = self._read(con, version, len(hashes))
+            # byte order, the order of Python's sorted() for the ASCII terms of narratives/label.py
+            got = con.execute(f'SELECT term_id, term FROM "{TERM_VOCAB.name}" ORDER BY term').to_arrow_table()
+        return (flat, lens, got.column("term_id").to_numpy(),
+                got.column("term").to_numpy(zero_copy_only=False).astype(object))
+
+    @staticmethod
+    def _read(con: duckdb.DuckDBPyConnection, version: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+        got = con.execute(f'SELECT w.i, c.term_ids FROM _want w JOIN "{TERM_CACHE.name}" c USING (text_hash) '
+                          "WHERE c.tokenizer = ? ORDER BY w.i", [version]).to_arrow_table()
+        lists = got.column("term_ids").combine_chunks()
+        lens = np.full(n, -1, dtype=np.int64)
+        lens[got.column("i").to_numpy()] = np.diff(lists.offsets.to_numpy())
+        return lists.flatten().to_numpy(zero_copy_only=False).astype(np.int64, copy=False), lens
+
+    @staticmethod
+    def _put(con: duckdb.DuckDBPyConnection, version: str, hashes: list[str], terms: list[list[str]]) -> None:
+        """Store the term lists of ``hashes`` in one transaction: new terms get the next ids, then the lists."""
+        flat = [t for ts in terms for t in ts]
+        distinct = list(dict.fromkeys(flat))
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.register("_terms", pa.table({"term": pa.array(distinct, pa.string()),
+                                             "k": pa.array(np.arange(len(distinct), dtype=np.int64))}))
+            top = con.execute(f'SELECT coalesce(max(term_id), -1) FROM "{TERM_VOCAB.name}"').fetchone()[0]
+            con.execute(  # new terms get the next ids, in order of first appearance
+                f'INSERT INTO "{TERM_VOCAB.name}" SELECT ? + row_number() OVER (ORDER BY n.k), n.term FROM _terms n '
+                f'WHERE NOT EXISTS (SELECT 1 FROM "{TERM_VOCAB.name}" v WHERE v.term = n.term)', [top])
+            con.register("_flat", pa.table({"term": pa.array(flat, pa.string()),
+                                            "k": pa.array(np.arange(len(flat), dtype=np.int64))}))
+            ids = con.execute(f'SELECT v.term_id FROM _flat f JOIN "{TERM_VOCAB.name}" v USING (term) '
+                              "ORDER BY f.k").fetchnumpy()["term_id"]
+            offsets = np.concatenate([[0], np.cumsum([len(ts) for ts in terms])]).astype(np.int32)
+            con.register("_new", pa.table({
+                "tokenizer": pa.array([version] * len(hashes), pa.string()),
+                "text_hash": pa.array(hashes, pa.string()),
+                "term_ids": pa.ListArray.from_arrays(pa.array(offsets), pa.array(np.asarray(ids, dtype=np.int64)))}))
+            con.execute(f'INSERT INTO "{TERM_CACHE.name}" SELECT n.* FROM _new n ANTI JOIN "{TERM_CACHE.name}" c '
+                        "ON c.tokenizer = n.tokenizer AND c.text_hash = n.text_hash")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
 
 
 # ---- results --------------------------------------------------------------------------------------------

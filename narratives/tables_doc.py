@@ -3,12 +3,12 @@ schemas: ``python -m narratives.tables_doc > outputs/README.md``. A test keeps t
 
 from __future__ import annotations
 
-from narratives.schemas import ALL_TABLES, DUCKDB_TYPES, SCHEMA_VERSION
+from narratives.schemas import ALL_TABLES, DUCKDB_TYPES, INTERNAL_TABLES, SCHEMA_VERSION
 
 INTRO = f"""# Output tables
 
 A run writes these tables to the DuckDB file (`outputs/narratives.duckdb` by default) and exports each one to
-`outputs/tables/<table>.parquet` (all but the internal `embedding_cache` and `article_signatures`). Their schemas are declared once, in
+`outputs/tables/<table>.parquet` (all but the internal {", ".join(f"`{n}`" for n in INTERNAL_TABLES)}). Their schemas are declared once, in
 `narratives/schemas.py` (schema version **{SCHEMA_VERSION}**, written to every `runs` row); a run that would write an
 off-schema table fails before anything is written, and all tables of a run are written in one transaction.
 Tables only grow: new columns are appended and added to existing databases; columns are never renamed.

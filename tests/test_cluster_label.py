@@ -96,6 +96,36 @@ def test_term_counts_equal_sklearn_countvectorizer():
     assert len(empty_terms) == 0 and empty.shape == (2, 0)
 
 
+def test_cached_term_counts_equal_term_counts_and_tokenise_only_new_texts(tmp_path):
+    """The term cache (narratives/store.py) gives term_counts' terms, order and counts exactly: on a cold cache, on
+    a superset of cached texts (only those are tokenised) and on a warm one; terms that sort differently by byte
+    and by locale (space, hyphen, letters) keep Python's order; another tokenizer version gets nothing."""
+    from narratives.demo import generate_demo_corpus
+    from narratives.embed import text_hashes
+    from narratives.label import TERMS_VERSION, cached_term_counts
+    from narratives.store import DuckDBTermCache, read_tables
+
+    docs = [a["text"] for a in generate_demo_corpus(seed=3, n_articles=40).articles]
+    docs += ["", "the and of", "NATO NATO nato-led NATO-led", "cold war ends", "cold-war ends", "coldwar ends",
+             "Zelensky's 2024 plan: Ärger über Kyiv", "one", docs[0]]
+    hashes = text_hashes(docs)
+    cache = DuckDBTermCache(tmp_path / "n.duckdb")
+    for part in (slice(0, 25), slice(0, len(docs)), slice(0, len(docs)), slice(10, 30)):
+        terms, counts = cached_term_counts(docs[part], hashes[part], cache)
+        want_terms, want = term_counts(docs[part])
+        assert terms.tolist() == want_terms.tolist() and terms.dtype == object
+        assert counts.shape == want.shape and (counts != want).nnz == 0 and counts.has_sorted_indices
+    stored = read_tables(tmp_path / "n.duckdb", ["term_cache", "term_vocab"])
+    assert len(stored["term_cache"]) == len(set(hashes))  # each distinct text tokenised and stored once
+    assert sorted(stored["term_vocab"]["term"]) == term_counts(docs)[0].tolist()
+    assert stored["term_vocab"]["term_id"].tolist() == list(range(len(stored["term_vocab"])))
+    asked = []
+    flat, lens, _, _ = cache.term_ids("another-tokenizer", list(hashes[:3]), lambda at: asked.extend(at) or [["x"]] * len(at))
+    assert asked == [0, 1, 2] and lens.tolist() == [1, 1, 1] and TERMS_VERSION != "another-tokenizer"
+    empty_terms, empty = cached_term_counts(["", "the of"], text_hashes(["", "the of"]), cache)
+    assert len(empty_terms) == 0 and empty.shape == (2, 0)
+
+
 def test_mmr_picks_central_then_diverse():
     X = np.array([[1, 0], [0.99, 0.14], [0.8, 0.6], [0.6, 0.8]], dtype=float)
     X /= np.linalg.norm(X, axis=1, keepdims=True)

@@ -22,7 +22,7 @@ class DictCache:
 
     def put(self, model, hashes, vectors):
         for h, v in zip(hashes, vectors):
-            self.data[(model, h)] = v
+            self.data.setdefault((model, h), v)
 
     def has(self, model, hashes):
         return {h for h in hashes if (model, h) in self.data}
@@ -92,7 +92,7 @@ def test_fill_cache_adds_only_missing():
     assert len(fresh.data) == 2 and np.allclose(fresh.data[("m", text_hash("d e f"))], X[1])
 
 
-def test_fill_cache_asks_the_cache_once_and_reads_no_vectors():
+def test_fill_cache_writes_once_and_reads_nothing():
     from narratives.embed import fill_cache, uncached_texts
 
     class CountingCache(DictCache):
@@ -106,12 +106,17 @@ def test_fill_cache_asks_the_cache_once_and_reads_no_vectors():
             CountingCache.hass += 1
             return super().has(model, hashes)
 
+        def put(self, model, hashes, vectors):
+            CountingCache.puts += 1
+            return super().put(model, hashes, vectors)
+
+    CountingCache.puts = 0
     cache = CountingCache()
     texts = [f"text number {i}" for i in range(50)]
     fill_cache(texts, HashingEmbedder(8).encode(texts), "m", cache)
-    assert (CountingCache.gets, CountingCache.hass) == (0, 1) and len(cache.data) == 50
+    assert (CountingCache.gets, CountingCache.hass, CountingCache.puts) == (0, 0, 1) and len(cache.data) == 50
     assert uncached_texts(texts + ["a new one"], "m", cache) == ["a new one"]
-    assert (CountingCache.gets, CountingCache.hass) == (0, 2)
+    assert (CountingCache.gets, CountingCache.hass) == (0, 1)
 
 
 @pytest.mark.slow
