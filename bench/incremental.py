@@ -10,12 +10,12 @@ timed --repeat times, interleaved, the incremental one on fresh copies of the sa
 medians used; no timed run finds embeddings an earlier one left in Prefect's task cache),
 and the agreement (ARI) of the incremental database with the full one.
 
-By default each command starts Prefect's temporary server (what a cron job calling `narratives run` pays). With
---server every command runs against one real Prefect server started for the bench, as the runs of a served
-deployment (`narratives serve`) do; the incremental run is then also timed with the temporary server, on a copy
-of the same database, for comparison.
+By default every command runs against one real Prefect server started for the bench, as the runs of the served
+deployment (`narratives serve`, the way daily runs are scheduled) do; the incremental run is then also timed with
+Prefect's temporary server, on a copy of the same database, for comparison. With --temporary-server every command
+starts Prefect's temporary server instead (what a cron job calling `narratives run` without a server pays).
 
-    .venv/bin/python bench/incremental.py [--articles 4000] [--seed 7] [--share 0.01] [--server]
+    .venv/bin/python bench/incremental.py [--articles 4000] [--seed 7] [--share 0.01] [--temporary-server]
 """
 
 from __future__ import annotations
@@ -66,7 +66,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--share", type=float, default=0.01, help="share of articles in the new batch")
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary folder)")
-    ap.add_argument("--server", action="store_true", help="run every command against one real Prefect server")
+    ap.add_argument("--temporary-server", dest="server", action="store_false",
+                    help="start Prefect's temporary server in every command instead of running them all against one "
+                         "real server (the default, as served deployment runs are)")
+    ap.add_argument("--server", dest="server", action="store_true", help=argparse.SUPPRESS)  # the default; old name
+    ap.set_defaults(server=True)
     ap.add_argument("--repeat", type=int, default=3,
                     help="time the full and the incremental run this many times each, interleaved (the incremental "
                          "one on a fresh copy of the base database, the full one on an empty database), and use the "
@@ -141,7 +145,8 @@ def main() -> None:
           f"{len(full_times)}: {', '.join(f'{x:.1f}' for x in full_times)})")
     print(f"base_s              {base_s:.1f}  (setup: the other 99%)")
     where = "against the real Prefect server" if args.server else "incl. Prefect temporary server"
-    print(f"prefect             {'one real server for every run (--server)' if args.server else 'temporary server per run'}")
+    how = "one real server for every run" if args.server else "temporary server per run (--temporary-server)"
+    print(f"prefect             {how}")
     print(f"incremental_s       {inc_s:.1f}  (mode={inc_run['mode']}, cold process {where}; median of "
           f"{len(inc_times)}: {', '.join(f'{x:.1f}' for x in inc_times)})")
     if args.server:

@@ -227,16 +227,16 @@ class DuckDBEmbeddingCache:
     def __init__(self, db_path: str | Path):
         self.db_path = db_path
 
-    def _rows(self, model: str, hashes: Sequence[str], columns: str) -> pa.Table | None:
+    def _rows(self, model: str, hashes: Sequence[str], columns: str, ordered: bool = True) -> pa.Table | None:
         """``columns`` of the cache rows of ``model`` joined to ``hashes`` (``w.i``: the position in ``hashes``),
-        in the order of ``hashes`` (None: nothing to ask)."""
+        in the order of ``hashes`` unless not ``ordered`` (None: nothing to ask)."""
         if not len(hashes) or not Path(self.db_path).exists():
             return None
         with connect(self.db_path) as con:
             con.register("_want", pa.table({"i": pa.array(np.arange(len(hashes), dtype=np.int64)),
                                             "text_hash": pa.array(list(hashes), pa.string())}))
             return con.execute(f'SELECT {columns} FROM _want w JOIN "{EMBEDDING_CACHE.name}" c USING (text_hash) '
-                               "WHERE c.model = ? ORDER BY w.i", [model]).to_arrow_table()
+                               "WHERE c.model = ?" + (" ORDER BY w.i" if ordered else ""), [model]).to_arrow_table()
 
     def rows(self, model: str, hashes: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray]:
         """The vectors of ``hashes`` as one float32 matrix in their order (zeros where the cache has none; None
@@ -262,8 +262,8 @@ class DuckDBEmbeddingCache:
 
     def has(self, model: str, hashes: Sequence[str]) -> set[str]:
         """The hashes among ``hashes`` that the cache holds for ``model`` (no vectors are read)."""
-        rows = self._rows(model, hashes, "c.text_hash")
-        return set() if rows is None else set(rows.column("text_hash").to_pylist())
+        rows = self._rows(model, hashes, "w.i", ordered=False)  # positions: no strings come back
+        return set() if rows is None else {hashes[i] for i in rows.column("i").to_numpy().tolist()}
 
     def put(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
         if not len(hashes):
