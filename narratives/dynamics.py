@@ -38,10 +38,6 @@ def _dated(claims: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
-def _days(delta: pd.Timedelta) -> float:
-    return round(delta.total_seconds() / 86400.0, 3)
-
-
 def narrative_outlets(claims: pd.DataFrame) -> pd.DataFrame:
     """One row per narrative and outlet: counts, share of the outlet's dated claims, first/last seen, lag."""
     d = _dated(claims)
@@ -55,7 +51,8 @@ def narrative_outlets(claims: pd.DataFrame) -> pd.DataFrame:
                 n_reprinted=("_copy", "sum")).reset_index()
     out["share_of_outlet"] = out["n_claims"] / out[C.outlet].map(per_outlet)
     start = d.groupby(C.narrative_id)[C.published_at].min()
-    out["lag_days"] = [_days(f - start[n]) for n, f in zip(out[C.narrative_id], out["first_seen"])]
+    lag = pd.to_timedelta(out["first_seen"].to_numpy() - out[C.narrative_id].map(start).to_numpy())
+    out["lag_days"] = [round(s / 86400.0, 3) for s in lag.total_seconds().tolist()]  # days, to 3 decimals
     out[C.narrative_id] = out[C.narrative_id].astype("int64")
     out = out.sort_values([C.narrative_id, "first_seen", C.outlet], kind="stable")
     return out[NARRATIVE_OUTLETS.columns].reset_index(drop=True)

@@ -21,10 +21,10 @@ import pandas as pd
 from narratives.frames import in_ids
 from narratives.schemas import (
     ARTICLES, CLAIMS, NARRATIVE_BURSTS, NARRATIVE_DRIFT, NARRATIVE_LINEAGE, NARRATIVE_OUTLETS, NARRATIVE_SPREAD,
-    NARRATIVE_TIMESERIES, NARRATIVES, QUARANTINE, RUNS, THEMES, TableDef, empty_frame,
+    NARRATIVES, QUARANTINE, RUNS, THEMES, TableDef, empty_frame,
 )
 
-A, C, N, TH, TS, R = ARTICLES.c, CLAIMS.c, NARRATIVES.c, THEMES.c, NARRATIVE_TIMESERIES.c, RUNS.c
+A, C, N, TH, R = ARTICLES.c, CLAIMS.c, NARRATIVES.c, THEMES.c, RUNS.c
 SP, B, D, L, O = NARRATIVE_SPREAD.c, NARRATIVE_BURSTS.c, NARRATIVE_DRIFT.c, NARRATIVE_LINEAGE.c, NARRATIVE_OUTLETS.c
 GROWTH_DAYS = 7
 TIMELINE_OUTLETS = 5  # per card: the narrative's top outlets, the rest as "other"
@@ -32,12 +32,13 @@ HEATMAP_NARRATIVES = 30
 HEATMAP_OUTLETS = 25
 MAP_POINTS = 6000
 DRIFT_PERIODS = 12
-TABLES = (ARTICLES, CLAIMS, NARRATIVES, THEMES, NARRATIVE_TIMESERIES, NARRATIVE_OUTLETS, NARRATIVE_SPREAD,
-          NARRATIVE_BURSTS, NARRATIVE_DRIFT, NARRATIVE_LINEAGE, RUNS, QUARANTINE)
-# The columns report_data reads of the two large tables (callers may read only these; the rest come as NULL).
+TABLES = (ARTICLES, CLAIMS, NARRATIVES, THEMES, NARRATIVE_OUTLETS, NARRATIVE_SPREAD, NARRATIVE_BURSTS,
+          NARRATIVE_DRIFT, NARRATIVE_LINEAGE, RUNS, QUARANTINE)
+# The columns report_data reads of the large tables (callers may read only these; the rest come as NULL).
 COLUMNS = {ARTICLES.name: [A.article_id, A.url],
            CLAIMS.name: [C.claim_id, C.article_id, C.text, C.speaker, C.outlet, C.published_at, C.narrative_id,
-                         C.membership]}
+                         C.membership],
+           QUARANTINE.name: [QUARANTINE.c.run_id]}  # only counted
 
 
 def _frame(tables: dict, table: TableDef) -> pd.DataFrame:
