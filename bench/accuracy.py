@@ -35,7 +35,7 @@ from narratives.config import Config, EmbedConfig
 from narratives.devsets import LOADERS
 from narratives.embed import SentenceTransformerEmbedder, embed_texts, make_embedder
 from narratives.evaluate import score, with_singletons
-from narratives.store import DuckDBEmbeddingCache
+from narratives.caches import DuckDBEmbeddingCache
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"

@@ -34,7 +34,7 @@ from narratives.config import EmbedConfig
 from narratives.devsets import LOADERS
 from narratives.embed import embed_texts, make_embedder
 from narratives.evaluate import score
-from narratives.store import DuckDBEmbeddingCache
+from narratives.caches import DuckDBEmbeddingCache
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import DATA, ROOT, product_texts  # noqa: E402  (the same texts accuracy.py embeds)

@@ -37,7 +37,7 @@ def real_vectors() -> np.ndarray:
 
     from narratives.config import EmbedConfig
     from narratives.embed import embed_texts, make_embedder
-    from narratives.store import DuckDBEmbeddingCache
+    from narratives.caches import DuckDBEmbeddingCache
 
     texts = claim_pool(DATA)["text"].tolist()
     cache = DuckDBEmbeddingCache(ROOT / ".cache" / "bench_embeddings.duckdb")

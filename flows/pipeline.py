@@ -24,6 +24,7 @@ from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from narratives import assemble as assemble_mod
+from narratives import caches
 from narratives import chunks
 from narratives import dynamics
 from narratives import claims as claims_mod
@@ -112,7 +113,7 @@ def hashes_task(claims: pd.DataFrame) -> np.ndarray:
 
 @step(name="find-uncached", retries=2, retry_delay_seconds=2)
 def uncached_task(claims: pd.DataFrame, hashes: np.ndarray, cfg: EmbedConfig, db: str) -> list[str]:
-    return uncached_texts(_texts(claims), cache_key(cfg), store.DuckDBEmbeddingCache(db), hashes)
+    return uncached_texts(_texts(claims), cache_key(cfg), caches.DuckDBEmbeddingCache(db), hashes)
 
 
 @task(
@@ -142,12 +143,12 @@ def _embedder(cfg: EmbedConfig):
 
 @step(name="fill-embedding-cache", retries=2, retry_delay_seconds=2)
 def fill_cache_task(texts: list[str], X: np.ndarray, cfg: EmbedConfig, db: str) -> None:
-    fill_cache(texts, X, cache_key(cfg), store.DuckDBEmbeddingCache(db))
+    fill_cache(texts, X, cache_key(cfg), caches.DuckDBEmbeddingCache(db))
 
 
 @step(name="load-vectors", retries=2, retry_delay_seconds=2)
 def vectors_task(claims: pd.DataFrame, hashes: np.ndarray, cfg: EmbedConfig, db: str) -> np.ndarray:
-    return embed_texts(_texts(claims), make_embedder(cfg), store.DuckDBEmbeddingCache(db), cfg.batch_size,
+    return embed_texts(_texts(claims), make_embedder(cfg), caches.DuckDBEmbeddingCache(db), cfg.batch_size,
                        hashes=hashes)[0]
 
 
@@ -173,7 +174,7 @@ def cluster_task(X: np.ndarray, claims: pd.DataFrame, state: store.State, mode: 
 def term_counts_task(claims: pd.DataFrame, hashes: np.ndarray, db: str):
     """Term counts of every claim, shared by the keywords (label) and the wording drift (dynamics); only texts
     the database's term cache lacks are tokenised."""
-    return cached_term_counts(_texts(claims), hashes, store.DuckDBTermCache(db))
+    return cached_term_counts(_texts(claims), hashes, caches.DuckDBTermCache(db))
 
 
 @step(name="label")
@@ -207,8 +208,9 @@ def dynamics_task(claims: pd.DataFrame, X: np.ndarray, outlets: pd.DataFrame, st
 
 @step(name="store", retries=2, retry_delay_seconds=2)
 def store_task(db: str, run_id: str, new_articles: pd.DataFrame, quarantine: list[dict],
-               replaced: dict[str, pd.DataFrame], lineage: pd.DataFrame, counts: dict, signatures: pd.DataFrame) -> None:
-    store.commit_results(db, run_id, new_articles, quarantine, replaced, lineage, counts, signatures)
+               replaced: dict[str, pd.DataFrame], lineage: pd.DataFrame, counts: dict, signatures: pd.DataFrame,
+               stored_claims: pd.DataFrame) -> None:
+    store.commit_results(db, run_id, new_articles, quarantine, replaced, lineage, counts, signatures, stored_claims)
 
 
 @step(name="export-parquet", retries=2, retry_delay_seconds=2)
@@ -326,7 +328,7 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool) ->
         S.THEMES.name: result.themes,
         S.NARRATIVE_TIMESERIES.name: track_task(state.timeseries, result.claims, changed, cfg),
         S.NARRATIVE_OUTLETS.name: outlets, **dynamics_task(result.claims, X, outlets, state, changed, counted),
-    }, events, counts, signatures)
+    }, events, counts, signatures, state.claims)
     if loading is not None:  # done long ago when there was something to embed
         loading.wait()
     return {"n_duplicates_skipped": ingested.n_duplicates + n_known, "n_changed_claims": int(changed.sum()), **counts}

@@ -1,4 +1,4 @@
-"""DuckDB storage: declared tables, atomic writes, the runs log, the embedding cache and Parquet export.
+"""DuckDB storage: declared tables, atomic writes, the runs log and Parquet export (the caches: narratives/caches.py).
 
 A run's results are written in ONE transaction (all tables or none); Parquet files are written to a temporary
 name and renamed into place. Existing databases gain newly declared columns with ``ALTER TABLE ADD COLUMN``.
@@ -23,10 +23,9 @@ import pyarrow as pa
 
 from narratives.errors import NarrativesError
 from narratives.schemas import (
-    ALL_TABLES, ARTICLE_SIGNATURES, ARTICLES, CLAIMS, DUCKDB_TYPES, EMBEDDING_CACHE, EXPORTED_TABLES, NARRATIVE_BURSTS, NARRATIVE_DRIFT,
-    NARRATIVE_LINEAGE,
-    NARRATIVE_OUTLETS, NARRATIVE_SPREAD, NARRATIVE_TIMESERIES, NARRATIVES, QUARANTINE, REPRINTS, RUNS, SCHEMA_VERSION,
-    TERM_CACHE, TERM_VOCAB, THEMES, TableDef, check_arrow, empty_frame, to_arrow,
+    ALL_TABLES, ARTICLE_SIGNATURES, ARTICLES, CLAIMS, DUCKDB_TYPES, EXPORTED_TABLES, NARRATIVE_BURSTS, NARRATIVE_DRIFT,
+    NARRATIVE_LINEAGE, NARRATIVE_OUTLETS, NARRATIVE_SPREAD, NARRATIVE_TIMESERIES, NARRATIVES, QUARANTINE, REPRINTS,
+    RUNS, SCHEMA_VERSION, THEMES, TableDef, check_arrow, empty_frame, to_arrow,
 )
 
 # Tables a run replaces as a whole (derived from all claims); the others are appended to.
@@ -221,141 +220,23 @@ def run_lock(db_path: str | Path, wait_seconds: float = 0.0) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-class DuckDBEmbeddingCache:
-    """Embeddings by (model, text hash) in the project's own database."""
-
-    def __init__(self, db_path: str | Path):
-        self.db_path = db_path
-
-    def _rows(self, model: str, hashes: Sequence[str], columns: str, ordered: bool = True) -> pa.Table | None:
-        """``columns`` of the cache rows of ``model`` joined to ``hashes`` (``w.i``: the position in ``hashes``),
-        in the order of ``hashes`` unless not ``ordered`` (None: nothing to ask)."""
-        if not len(hashes) or not Path(self.db_path).exists():
-            return None
-        with connect(self.db_path) as con:
-            con.register("_want", pa.table({"i": pa.array(np.arange(len(hashes), dtype=np.int64)),
-                                            "text_hash": pa.array(list(hashes), pa.string())}))
-            return con.execute(f'SELECT {columns} FROM _want w JOIN "{EMBEDDING_CACHE.name}" c USING (text_hash) '
-                               "WHERE c.model = ?" + (" ORDER BY w.i" if ordered else ""), [model]).to_arrow_table()
-
-    def rows(self, model: str, hashes: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray]:
-        """The vectors of ``hashes`` as one float32 matrix in their order (zeros where the cache has none; None
-        when it has none of them) and the mask of those it has: one join, no per-row objects. When it has them
-        all the matrix is the query's own buffer, read-only (no copy of hundreds of MB)."""
-        found = np.zeros(len(hashes), dtype=bool)
-        got = self._rows(model, hashes, "w.i, c.embedding")
-        if got is None or not len(got):
-            return None, found
-        at = got.column("i").to_numpy()
-        flat = got.column("embedding").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-        found[at] = True
-        if len(at) == len(hashes) and np.array_equal(at, np.arange(len(hashes))):
-            return flat.reshape(len(at), -1), found  # all there, in order: the result is the matrix (read-only, no copy)
-        M = np.zeros((len(hashes), len(flat) // len(at)), dtype=np.float32)
-        M[at] = flat.reshape(len(at), -1)
-        return M, found
-
-    def get(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        """{hash: vector} for the hashes among ``hashes`` that the cache holds for ``model``."""
-        M, found = self.rows(model, hashes)
-        return {} if M is None else {h: M[i] for i, h in enumerate(hashes) if found[i]}
-
-    def has(self, model: str, hashes: Sequence[str]) -> set[str]:
-        """The hashes among ``hashes`` that the cache holds for ``model`` (no vectors are read)."""
-        rows = self._rows(model, hashes, "w.i", ordered=False)  # positions: no strings come back
-        return set() if rows is None else {hashes[i] for i in rows.column("i").to_numpy().tolist()}
-
-    def put(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
-        if not len(hashes):
-            return
-        vecs = np.asarray(vectors, dtype=np.float32)
-        tbl = pa.table({
-            "model": pa.array([model] * len(hashes), pa.string()),
-            "text_hash": pa.array(list(hashes), pa.string()),
-            "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vecs.ravel()), vecs.shape[1]).cast(pa.list_(pa.float32())),
-        })
-        with connect(self.db_path) as con:
-            con.register("_new", tbl)
-            con.execute(
-                f'INSERT INTO "{EMBEDDING_CACHE.name}" SELECT n.* FROM _new n ANTI JOIN "{EMBEDDING_CACHE.name}" c '
-                "ON c.model = n.model AND c.text_hash = n.text_hash")
-
-
-class DuckDBTermCache:
-    """Term lists by (tokenizer version, text hash) in the project's own database, as ids into ``term_vocab``
-    (narratives/label.py ``cached_term_counts``). One connection per call."""
-
-    def __init__(self, db_path: str | Path):
-        self.db_path = db_path
-
-    def term_ids(self, version: str, hashes: Sequence[str], terms_of) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                                np.ndarray]:
-        with connect(self.db_path) as con:
-            con.register("_want", pa.table({"i": pa.array(np.arange(len(hashes), dtype=np.int64)),
-                                            "text_hash": pa.array(list(hashes), pa.string())}))
-            flat, lens = self._read(con, version, len(hashes))
-            missing = np.flatnonzero(lens < 0)
-            if len(missing):
-                first: dict[str, int] = {}
-                for i in missing.tolist():
-                    first.setdefault(hashes[i], i)
-                self._put(con, version, list(first), terms_of(list(first.values())))
-                flat, lens = self._read(con, version, len(hashes))
-            # byte order, the order of Python's sorted() for the ASCII terms of narratives/label.py
-            got = con.execute(f'SELECT term_id, term FROM "{TERM_VOCAB.name}" ORDER BY term').to_arrow_table()
-        return (flat, lens, got.column("term_id").to_numpy(),
-                got.column("term").to_numpy(zero_copy_only=False).astype(object))
-
-    @staticmethod
-    def _read(con: duckdb.DuckDBPyConnection, version: str, n: int) -> tuple[np.ndarray, np.ndarray]:
-        got = con.execute(f'SELECT w.i, c.term_ids FROM _want w JOIN "{TERM_CACHE.name}" c USING (text_hash) '
-                          "WHERE c.tokenizer = ? ORDER BY w.i", [version]).to_arrow_table()
-        lists = got.column("term_ids").combine_chunks()
-        lens = np.full(n, -1, dtype=np.int64)
-        lens[got.column("i").to_numpy()] = np.diff(lists.offsets.to_numpy())
-        return lists.flatten().to_numpy(zero_copy_only=False).astype(np.int64, copy=False), lens
-
-    @staticmethod
-    def _put(con: duckdb.DuckDBPyConnection, version: str, hashes: list[str], terms: list[list[str]]) -> None:
-        """Store the term lists of ``hashes`` in one transaction: new terms get the next ids, then the lists."""
-        flat = [t for ts in terms for t in ts]
-        distinct = list(dict.fromkeys(flat))
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.register("_terms", pa.table({"term": pa.array(distinct, pa.string()),
-                                             "k": pa.array(np.arange(len(distinct), dtype=np.int64))}))
-            top = con.execute(f'SELECT coalesce(max(term_id), -1) FROM "{TERM_VOCAB.name}"').fetchone()[0]
-            con.execute(  # new terms get the next ids, in order of first appearance
-                f'INSERT INTO "{TERM_VOCAB.name}" SELECT ? + row_number() OVER (ORDER BY n.k), n.term FROM _terms n '
-                f'WHERE NOT EXISTS (SELECT 1 FROM "{TERM_VOCAB.name}" v WHERE v.term = n.term)', [top])
-            con.register("_flat", pa.table({"term": pa.array(flat, pa.string()),
-                                            "k": pa.array(np.arange(len(flat), dtype=np.int64))}))
-            ids = con.execute(f'SELECT v.term_id FROM _flat f JOIN "{TERM_VOCAB.name}" v USING (term) '
-                              "ORDER BY f.k").fetchnumpy()["term_id"]
-            offsets = np.concatenate([[0], np.cumsum([len(ts) for ts in terms])]).astype(np.int32)
-            con.register("_new", pa.table({
-                "tokenizer": pa.array([version] * len(hashes), pa.string()),
-                "text_hash": pa.array(hashes, pa.string()),
-                "term_ids": pa.ListArray.from_arrays(pa.array(offsets), pa.array(np.asarray(ids, dtype=np.int64)))}))
-            con.execute(f'INSERT INTO "{TERM_CACHE.name}" SELECT n.* FROM _new n ANTI JOIN "{TERM_CACHE.name}" c '
-                        "ON c.tokenizer = n.tokenizer AND c.text_hash = n.text_hash")
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-
-
 # ---- results --------------------------------------------------------------------------------------------
 
 def commit_results(db_path: str | Path, run_id: str, new_articles: pd.DataFrame, quarantine: list[dict],
                    replaced: dict[str, pd.DataFrame], lineage: pd.DataFrame | None = None,
-                   counts: dict | None = None, signatures: pd.DataFrame | None = None) -> None:
+                   counts: dict | None = None, signatures: pd.DataFrame | None = None,
+                   stored_claims: pd.DataFrame | None = None) -> None:
     """Write a run's results in one transaction: new articles, quarantine rows and lineage events are appended;
     ``signatures`` rows replace the stored rows of their articles;
     every table in ``REPLACED`` (derived from all claims) is replaced by ``replaced[name]`` (missing = empty); the
     run's ``runs`` row is marked succeeded with ``counts``. Every table is validated against its schema first,
     so an off-schema table fails the run before anything is written; a run killed at any point leaves the
-    database as it was before the run or as it is after it, never in between."""
+    database as it was before the run or as it is after it, never in between.
+
+    ``stored_claims``: the claims table as this run read it (under the run's lock). When the new claims start with
+    those, in order, only the difference is written: the changed values of stored claims are updated in place and
+    the new claims appended, which leaves the same table (same rows, same order) as replacing it, and spares
+    DuckDB rewriting every claim's text when it checkpoints (~0.2 s of an incremental run on 30k claims)."""
     unknown = sorted(set(replaced) - {t.name for t in REPLACED})
     if unknown:
         raise NarrativesError(f"commit_results: {unknown} are not tables a run replaces")
@@ -372,22 +253,68 @@ def commit_results(db_path: str | Path, run_id: str, new_articles: pd.DataFrame,
         arrow[table.name] = to_arrow(table, df) if df is not None else table.schema.empty_table()
     sigs = to_arrow(ARTICLE_SIGNATURES, signatures if signatures is not None else empty_frame(ARTICLE_SIGNATURES))
     arrow[ARTICLE_SIGNATURES.name] = sigs
+    diff = _claims_difference(stored_claims, replaced.get(CLAIMS.name))
     with connect(db_path) as con:
         con.execute("BEGIN TRANSACTION")
         try:
+            if diff is not None and con.execute(f'SELECT count(*) FROM "{CLAIMS.name}"').fetchone()[0] != diff[0]:
+                diff = None  # the table is not the one the run read: replace it
             for table in REPLACED:
-                con.execute(f'DELETE FROM "{table.name}"')
+                if not (table is CLAIMS and diff is not None):
+                    con.execute(f'DELETE FROM "{table.name}"')
             if len(sigs):
                 con.register("_sig_ids", sigs.select(["article_id"]))
                 con.execute(f'DELETE FROM "{ARTICLE_SIGNATURES.name}" WHERE article_id IN (SELECT article_id FROM _sig_ids)')
                 con.unregister("_sig_ids")
             for name, tbl in arrow.items():
-                _insert(con, ALL_TABLES[name], tbl)
+                if name == CLAIMS.name and diff is not None:
+                    _update_claims(con, tbl, *diff)
+                else:
+                    _insert(con, ALL_TABLES[name], tbl)
             con.execute(*finish)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
             raise
+
+
+def _claims_difference(stored: pd.DataFrame | None, new: pd.DataFrame | None
+                       ) -> tuple[int, list[str], np.ndarray] | None:
+    """(number of stored claims, the columns whose values changed, the stored claims whose values changed) when
+    ``new`` starts with the ``stored`` claims in their order; None otherwise (then the table is replaced)."""
+    if stored is None or new is None or not len(stored) or len(new) < len(stored):
+        return None
+    n = len(stored)
+    head, old = new.iloc[:n].reset_index(drop=True), stored.reset_index(drop=True)
+    if not np.array_equal(head[CLAIMS.c.claim_id].to_numpy(dtype=object), old[CLAIMS.c.claim_id].to_numpy(dtype=object)):
+        return None
+    rows, cols = np.zeros(n, dtype=bool), []
+    for c in CLAIMS.columns:
+        if c not in old.columns:
+            return None
+        try:  # equal values, or missing on both sides
+            same = (head[c] == old[c]).fillna(False).to_numpy(dtype=bool) | (head[c].isna() & old[c].isna()).to_numpy()
+        except (TypeError, ValueError):
+            return None
+        if not same.all():
+            rows |= ~same
+            cols.append(c)
+    return n, cols, rows
+
+
+def _update_claims(con: duckdb.DuckDBPyConnection, tbl: pa.Table, n: int, cols: list[str], rows: np.ndarray) -> None:
+    """The claims table (its first ``n`` rows the stored claims, in order) made equal to ``tbl``: the ``cols`` of
+    the ``rows`` that changed are updated in place, the rows after the ``n`` stored ones appended in order."""
+    check_arrow(CLAIMS, tbl)
+    if cols:
+        key = CLAIMS.c.claim_id
+        con.register("_changed", tbl.slice(0, n).filter(pa.array(rows)).select([key, *cols]))
+        try:
+            sets = ", ".join(f'"{c}" = u."{c}"' for c in cols)
+            con.execute(f'UPDATE "{CLAIMS.name}" t SET {sets} FROM _changed u WHERE t."{key}" = u."{key}"')
+        finally:
+            con.unregister("_changed")
+    _insert(con, CLAIMS, tbl.slice(n))
 
 
 def export_parquet(db_path: str | Path, tables_dir: str | Path) -> list[Path]:

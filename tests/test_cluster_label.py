@@ -103,7 +103,8 @@ def test_cached_term_counts_equal_term_counts_and_tokenise_only_new_texts(tmp_pa
     from narratives.demo import generate_demo_corpus
     from narratives.embed import text_hashes
     from narratives.label import TERMS_VERSION, cached_term_counts
-    from narratives.store import DuckDBTermCache, read_tables
+    from narratives.caches import DuckDBTermCache
+    from narratives.store import read_tables
 
     docs = [a["text"] for a in generate_demo_corpus(seed=3, n_articles=40).articles]
     docs += ["", "the and of", "NATO NATO nato-led NATO-led", "cold war ends", "cold-war ends", "coldwar ends",

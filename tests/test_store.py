@@ -5,6 +5,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from narratives import store
+from narratives.caches import DuckDBEmbeddingCache
 from narratives.errors import NarrativesError, SchemaError
 from narratives.schemas import ALL_TABLES, ARTICLES, CLAIMS, NARRATIVES, RUNS, SCHEMA_VERSION, to_arrow
 
@@ -78,8 +79,50 @@ def test_commit_is_all_or_nothing(tmp_path):
         store.read_tables(db, ["articles"], columns={"articles": ["article_id", "bogus"]})
 
 
+def _claim(i, **kw):
+    row = {"claim_id": f"c{i}", "article_id": f"a{i % 3}", "sentence_index": i, "text": f"Claim number {i}.",
+           "embed_text": f"claim number {i}", "speaker": None, "is_quote": False, "outlet": "RT",
+           "published_at": pd.Timestamp("2026-01-05") + pd.Timedelta(hours=i), "narrative_id": i % 4,
+           "theme_id": 1, "membership": 0.5 + i / 100, "source": "f:1", "original_claim_id": None}
+    row.update(kw)
+    return row
+
+
+@pytest.mark.parametrize("case", ["difference", "reordered", "stale"])
+def test_claims_written_as_a_difference_equal_a_replaced_table(tmp_path, case):
+    """With the stored claims given, only changed values are updated and new claims appended; the table read back
+    equals (rows and order) the same commit without them, also when the new claims do not start with the stored
+    ones (reordered) or the given stored claims are not what the table holds (stale): then the table is replaced."""
+    before = pd.DataFrame([_claim(i) for i in range(6)])
+    after = pd.DataFrame([_claim(0), _claim(1, narrative_id=None, theme_id=None, membership=None),
+                          _claim(2, narrative_id=9, original_claim_id="c0"), _claim(3), _claim(4, membership=0.25),
+                          _claim(5, speaker="Lavrov"), _claim(6), _claim(7, narrative_id=None)])
+    if case == "reordered":
+        after = after.iloc[[1, 0, *range(2, len(after))]].reset_index(drop=True)
+    results = []
+    for given in (False, True):
+        db = tmp_path / f"{given}.duckdb"
+        store.commit_results(db, "r1", pd.DataFrame([article(i) for i in range(3)]), [], {"claims": before})
+        stored = store.read_tables(db, ["claims"])["claims"]
+        if case == "stale":
+            stored = stored.iloc[:4]
+        store.commit_results(db, "r2", empty(ARTICLES), [], {"claims": after},
+                             stored_claims=stored if given else None)
+        results.append(store.read_tables(db, ["claims"])["claims"])
+    pd.testing.assert_frame_equal(results[0], results[1])
+    assert results[1]["claim_id"].tolist() == after["claim_id"].tolist()
+    assert results[1]["narrative_id"].isna().tolist() == [False, True, False, False, False, False, False, True] or \
+        case == "reordered"
+    diff = store._claims_difference(before, after)
+    if case == "difference":
+        assert diff[0] == 6 and set(diff[1]) == {"narrative_id", "theme_id", "membership", "original_claim_id", "speaker"}
+        assert diff[2].tolist() == [False, True, True, False, True, True]
+    elif case == "reordered":
+        assert diff is None
+
+
 def test_embedding_cache_roundtrip(tmp_path):
-    cache = store.DuckDBEmbeddingCache(tmp_path / "n.duckdb")
+    cache = DuckDBEmbeddingCache(tmp_path / "n.duckdb")
     assert cache.get("m", ["h1"]) == {}
     v = np.arange(8, dtype=np.float32).reshape(2, 4)
     cache.put("m", ["h1", "h2"], v)

@@ -1,0 +1,139 @@
+"""The caches in the project's own database: embeddings by (model, text hash) and term lists by (tokenizer, text
+hash), so a run embeds and tokenises only texts no earlier run did. Both are written outside a run's results
+transaction: a row is valid whatever happens to the run that wrote it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from narratives.schemas import EMBEDDING_CACHE, TERM_CACHE, TERM_VOCAB
+from narratives.store import connect
+
+
+class DuckDBEmbeddingCache:
+    """Embeddings by (model, text hash) in the project's own database."""
+
+    def __init__(self, db_path: str | Path):
+        self.db_path = db_path
+
+    def _rows(self, model: str, hashes: Sequence[str], columns: str, ordered: bool = True) -> pa.Table | None:
+        """``columns`` of the cache rows of ``model`` joined to ``hashes`` (``w.i``: the position in ``hashes``),
+        in the order of ``hashes`` unless not ``ordered`` (None: nothing to ask)."""
+        if not len(hashes) or not Path(self.db_path).exists():
+            return None
+        with connect(self.db_path) as con:
+            con.register("_want", pa.table({"i": pa.array(np.arange(len(hashes), dtype=np.int64)),
+                                            "text_hash": pa.array(list(hashes), pa.string())}))
+            return con.execute(f'SELECT {columns} FROM _want w JOIN "{EMBEDDING_CACHE.name}" c USING (text_hash) '
+                               "WHERE c.model = ?" + (" ORDER BY w.i" if ordered else ""), [model]).to_arrow_table()
+
+    def rows(self, model: str, hashes: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray]:
+        """The vectors of ``hashes`` as one float32 matrix in their order (zeros where the cache has none; None
+        when it has none of them) and the mask of those it has: one join, no per-row objects. When it has them
+        all the matrix is the query's own buffer, read-only (no copy of hundreds of MB)."""
+        found = np.zeros(len(hashes), dtype=bool)
+        got = self._rows(model, hashes, "w.i, c.embedding")
+        if got is None or not len(got):
+            return None, found
+        at = got.column("i").to_numpy()
+        flat = got.column("embedding").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        found[at] = True
+        if len(at) == len(hashes) and np.array_equal(at, np.arange(len(hashes))):
+            return flat.reshape(len(at), -1), found  # all there, in order: the result is the matrix (read-only, no copy)
+        M = np.zeros((len(hashes), len(flat) // len(at)), dtype=np.float32)
+        M[at] = flat.reshape(len(at), -1)
+        return M, found
+
+    def get(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """{hash: vector} for the hashes among ``hashes`` that the cache holds for ``model``."""
+        M, found = self.rows(model, hashes)
+        return {} if M is None else {h: M[i] for i, h in enumerate(hashes) if found[i]}
+
+    def has(self, model: str, hashes: Sequence[str]) -> set[str]:
+        """The hashes among ``hashes`` that the cache holds for ``model`` (no vectors are read)."""
+        rows = self._rows(model, hashes, "w.i", ordered=False)  # positions: no strings come back
+        return set() if rows is None else {hashes[i] for i in rows.column("i").to_numpy().tolist()}
+
+    def put(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
+        if not len(hashes):
+            return
+        vecs = np.asarray(vectors, dtype=np.float32)
+        tbl = pa.table({
+            "model": pa.array([model] * len(hashes), pa.string()),
+            "text_hash": pa.array(list(hashes), pa.string()),
+            "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vecs.ravel()), vecs.shape[1]).cast(pa.list_(pa.float32())),
+        })
+        with connect(self.db_path) as con:
+            con.register("_new", tbl)
+            con.execute(
+                f'INSERT INTO "{EMBEDDING_CACHE.name}" SELECT n.* FROM _new n ANTI JOIN "{EMBEDDING_CACHE.name}" c '
+                "ON c.model = n.model AND c.text_hash = n.text_hash")
+
+
+class DuckDBTermCache:
+    """Term lists by (tokenizer version, text hash) in the project's own database, as ids into ``term_vocab``
+    (narratives/label.py ``cached_term_counts``). One connection per call."""
+
+    def __init__(self, db_path: str | Path):
+        self.db_path = db_path
+
+    def term_ids(self, version: str, hashes: Sequence[str], terms_of) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                                np.ndarray]:
+        with connect(self.db_path) as con:
+            con.register("_want", pa.table({"i": pa.array(np.arange(len(hashes), dtype=np.int64)),
+                                            "text_hash": pa.array(list(hashes), pa.string())}))
+            flat, lens = self._read(con, version, len(hashes))
+            missing = np.flatnonzero(lens < 0)
+            if len(missing):
+                first: dict[str, int] = {}
+                for i in missing.tolist():
+                    first.setdefault(hashes[i], i)
+                self._put(con, version, list(first), terms_of(list(first.values())))
+                flat, lens = self._read(con, version, len(hashes))
+            # byte order, the order of Python's sorted() for the ASCII terms of narratives/label.py
+            got = con.execute(f'SELECT term_id, term FROM "{TERM_VOCAB.name}" ORDER BY term').to_arrow_table()
+        return (flat, lens, got.column("term_id").to_numpy(),
+                got.column("term").to_numpy(zero_copy_only=False).astype(object))
+
+    @staticmethod
+    def _read(con: duckdb.DuckDBPyConnection, version: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+        got = con.execute(f'SELECT w.i, c.term_ids FROM _want w JOIN "{TERM_CACHE.name}" c USING (text_hash) '
+                          "WHERE c.tokenizer = ? ORDER BY w.i", [version]).to_arrow_table()
+        lists = got.column("term_ids").combine_chunks()
+        lens = np.full(n, -1, dtype=np.int64)
+        lens[got.column("i").to_numpy()] = np.diff(lists.offsets.to_numpy())
+        return lists.flatten().to_numpy(zero_copy_only=False).astype(np.int64, copy=False), lens
+
+    @staticmethod
+    def _put(con: duckdb.DuckDBPyConnection, version: str, hashes: list[str], terms: list[list[str]]) -> None:
+        """Store the term lists of ``hashes`` in one transaction: new terms get the next ids, then the lists."""
+        flat = [t for ts in terms for t in ts]
+        distinct = list(dict.fromkeys(flat))
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.register("_terms", pa.table({"term": pa.array(distinct, pa.string()),
+                                             "k": pa.array(np.arange(len(distinct), dtype=np.int64))}))
+            top = con.execute(f'SELECT coalesce(max(term_id), -1) FROM "{TERM_VOCAB.name}"').fetchone()[0]
+            con.execute(  # new terms get the next ids, in order of first appearance
+                f'INSERT INTO "{TERM_VOCAB.name}" SELECT ? + row_number() OVER (ORDER BY n.k), n.term FROM _terms n '
+                f'WHERE NOT EXISTS (SELECT 1 FROM "{TERM_VOCAB.name}" v WHERE v.term = n.term)', [top])
+            con.register("_flat", pa.table({"term": pa.array(flat, pa.string()),
+                                            "k": pa.array(np.arange(len(flat), dtype=np.int64))}))
+            ids = con.execute(f'SELECT v.term_id FROM _flat f JOIN "{TERM_VOCAB.name}" v USING (term) '
+                              "ORDER BY f.k").fetchnumpy()["term_id"]
+            offsets = np.concatenate([[0], np.cumsum([len(ts) for ts in terms])]).astype(np.int32)
+            con.register("_new", pa.table({
+                "tokenizer": pa.array([version] * len(hashes), pa.string()),
+                "text_hash": pa.array(hashes, pa.string()),
+                "term_ids": pa.ListArray.from_arrays(pa.array(offsets), pa.array(np.asarray(ids, dtype=np.int64)))}))
+            con.execute(f'INSERT INTO "{TERM_CACHE.name}" SELECT n.* FROM _new n ANTI JOIN "{TERM_CACHE.name}" c '
+                        "ON c.tokenizer = n.tokenizer AND c.text_hash = n.text_hash")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
