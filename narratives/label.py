@@ -144,16 +144,32 @@ def class_tfidf_keywords(docs: list[str], labels: np.ndarray, n_keywords: int, c
         lo, hi = scores.indptr[row], scores.indptr[row + 1]
         cols, vals = scores.indices[lo:hi], scores.data[lo:hi]
         order = cols[np.lexsort((cols, -vals))]  # best first; ties by term order, as a dense argsort would
-        picked: list[str] = []
-        for i in order:
-            t = str(terms[i])
-            if any(t in p.split() or p in t.split() for p in picked if " " in t or " " in p):
-                continue  # skip an n-gram that repeats a picked word
-            picked.append(t)
-            if len(picked) == n_keywords:
-                break
-        out[c] = picked
+        out[c] = _pick_keywords((str(terms[i]) for i in order), n_keywords)
     return out
+
+
+def _pick_keywords(ranked, n: int) -> list[str]:
+    """The first ``n`` of ``ranked`` terms, skipping an n-gram that repeats a word of a picked one: a bigram
+    holding a picked word, or a word that a picked bigram holds (terms are words and bigrams; longer n-grams are
+    checked against every picked term)."""
+    picked: list[str] = []
+    words: set[str] = set()  # picked words
+    in_bigrams: set[str] = set()  # the words of picked bigrams
+    for t in ranked:
+        parts = t.split()
+        if len(parts) > 2 or any(p.count(" ") > 1 for p in picked):
+            if any(t in p.split() or p in parts for p in picked if " " in t or " " in p):
+                continue
+        elif len(parts) == 2 and (parts[0] in words or parts[1] in words) or len(parts) == 1 and t in in_bigrams:
+            continue
+        picked.append(t)
+        if len(parts) > 1:
+            in_bigrams.update(parts)
+        else:
+            words.add(t)
+        if len(picked) == n:
+            break
+    return picked
 
 
 def mmr_select(X: np.ndarray, centroid: np.ndarray, k: int, diversity: float, texts: list[str] | None = None) -> list[int]:

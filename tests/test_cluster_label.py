@@ -199,3 +199,30 @@ def test_average_linkage_without_a_matrix_is_exact():
     assert len(np.unique(exact[exact >= 0])) >= 30
     assert adjusted_rand_score(exact, blocked) == 1.0
     assert ((exact < 0) == (blocked < 0)).all()
+
+
+def test_keyword_picking_skips_repeated_words_as_the_pairwise_check():
+    """_pick_keywords (sets of picked words) picks what checking every candidate against every picked term picks,
+    on random rankings of words, bigrams and trigrams."""
+    import random
+
+    from narratives.label import _pick_keywords
+
+    def pairwise(ranked, n):
+        picked = []
+        for t in ranked:
+            if any(t in p.split() or p in t.split() for p in picked if " " in t or " " in p):
+                continue
+            picked.append(t)
+            if len(picked) == n:
+                break
+        return picked
+
+    rng = random.Random(0)
+    words = [f"w{i}" for i in range(10)]
+    assert _pick_keywords(["nato", "nato expansion", "expansion", "russia nato", "russia"], 3) == ["nato", "expansion", "russia"]
+    for trial in range(3000):
+        sizes = [1, 2] if trial % 2 else [1, 1, 2, 2, 3]
+        ranked = [" ".join(rng.choice(words) for _ in range(rng.choice(sizes))) for _ in range(rng.randint(0, 25))]
+        n = rng.randint(1, 8)
+        assert _pick_keywords(ranked, n) == pairwise(ranked, n), (ranked, n)
