@@ -130,9 +130,14 @@ def embed_task(texts: list[str], cfg: EmbedConfig) -> np.ndarray:
 
 @step(name="load-model")
 def load_model_task(cfg: EmbedConfig) -> None:
-    """Loads the embedding model into this process (submitted to the task runner while the flow goes on, so the
-    embed step finds it loaded)."""
-    _embedder(cfg).load()
+    """Loads the embedding model into this process ahead of the embed step (submitted to the task runner while the
+    flow goes on). Best effort: a model that fails to load here is loaded again by the embed step, which stops the
+    run with the loader's own message when there is something to embed, and a run with nothing to embed does not
+    need it."""
+    try:
+        _embedder(cfg).load()
+    except Exception as err:  # noqa: BLE001 - reported by the embed step, where the model is needed
+        _say(f"the embedding model did not load ahead of the embed step ({type(err).__name__}: {err})")
 
 
 @lru_cache(maxsize=1)

@@ -179,3 +179,20 @@ def test_a_failed_export_fails_the_run_and_keeps_the_committed_tables(demo_run, 
     last = t["runs"].sort_values("started_at").iloc[-1]
     assert last["status"] == "failed" and "FileExistsError" in last["error"], last["error"]
     assert len(t["claims"]) == len(demo_run["tables2"]["claims"])
+
+
+def test_a_model_that_does_not_load_stops_the_run_with_the_loaders_message(prefect_harness, tmp_path):
+    """The model loads ahead of the embed step in the task runner (best effort); a model folder that cannot load
+    still fails the run with the loader's own message, as when the embed step loaded it, and the runs row says so."""
+    from flows.pipeline import narratives_flow
+    from narratives.demo import write_demo_corpus
+
+    corpus = write_demo_corpus(tmp_path / "demo", seed=5, n_articles=30)
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(f"embed:\n  model: {tmp_path / 'no_model_here'}\n", encoding="utf-8")
+    db = tmp_path / "n.duckdb"
+    with pytest.raises(Exception, match="tokenizer file .*no_model_here"):
+        narratives_flow(input_path=str(corpus["articles"]), config_path=str(cfg), db=str(db),
+                        report=str(tmp_path / "report.html"), tables_dir=str(tmp_path / "tables"))
+    last = store.read_tables(db, ["runs"])["runs"].iloc[-1]
+    assert last["status"] == "failed" and "no_model_here" in last["error"], last["error"]
