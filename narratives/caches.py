@@ -5,12 +5,13 @@ transaction: a row is valid whatever happens to the run that wrote it."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
+from narratives.errors import NarrativesError
 from narratives.schemas import EMBEDDING_CACHE, TERM_CACHE, TERM_VOCAB
 from narratives.store import connect
 
@@ -82,8 +83,9 @@ class DuckDBTermCache:
     def __init__(self, db_path: str | Path):
         self.db_path = db_path
 
-    def term_ids(self, version: str, hashes: Sequence[str], terms_of) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                                np.ndarray]:
+    def term_ids(self, version: str, hashes: Sequence[str], terms_of: Callable[[list[int]], list[list[str]]]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """See narratives/label.py ``TermCache``: one connection, which also stores the texts the cache lacks."""
         with connect(self.db_path) as con:
             con.register("_want", pa.table({"i": pa.array(np.arange(len(hashes), dtype=np.int64)),
                                             "text_hash": pa.array(list(hashes), pa.string())}))
@@ -126,6 +128,9 @@ class DuckDBTermCache:
                                             "k": pa.array(np.arange(len(flat), dtype=np.int64))}))
             ids = con.execute(f'SELECT v.term_id FROM _flat f JOIN "{TERM_VOCAB.name}" v USING (term) '
                               "ORDER BY f.k").fetchnumpy()["term_id"]
+            if len(ids) != len(flat):  # one id per term occurrence, or the vocabulary holds a term twice
+                raise NarrativesError(f"table {TERM_VOCAB.name} is inconsistent ({len(ids)} ids for {len(flat)} "
+                                      f"terms); delete its rows and those of {TERM_CACHE.name}, a run rebuilds them")
             offsets = np.concatenate([[0], np.cumsum([len(ts) for ts in terms])]).astype(np.int32)
             con.register("_new", pa.table({
                 "tokenizer": pa.array([version] * len(hashes), pa.string()),

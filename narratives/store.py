@@ -286,7 +286,8 @@ def _claims_difference(stored: pd.DataFrame | None, new: pd.DataFrame | None
         return None
     n = len(stored)
     head, old = new.iloc[:n].reset_index(drop=True), stored.reset_index(drop=True)
-    if not np.array_equal(head[CLAIMS.c.claim_id].to_numpy(dtype=object), old[CLAIMS.c.claim_id].to_numpy(dtype=object)):
+    if not (np.array_equal(head[CLAIMS.c.claim_id].to_numpy(dtype=object), old[CLAIMS.c.claim_id].to_numpy(dtype=object))
+            and old[CLAIMS.c.claim_id].is_unique):  # (rows are updated by claim id)
         return None
     rows, cols = np.zeros(n, dtype=bool), []
     for c in CLAIMS.columns:

@@ -226,3 +226,23 @@ def test_keyword_picking_skips_repeated_words_as_the_pairwise_check():
         ranked = [" ".join(rng.choice(words) for _ in range(rng.choice(sizes))) for _ in range(rng.randint(0, 25))]
         n = rng.randint(1, 8)
         assert _pick_keywords(ranked, n) == pairwise(ranked, n), (ranked, n)
+
+
+def test_term_cache_refuses_a_vocabulary_that_holds_a_term_twice(tmp_path):
+    """A damaged term_vocab (a term under two ids) stops the run with a message naming the tables to clear, instead
+    of storing term lists that point at the wrong terms."""
+    import duckdb
+
+    from narratives.caches import DuckDBTermCache
+    from narratives.embed import text_hashes
+    from narratives.errors import NarrativesError
+    from narratives.label import cached_term_counts
+
+    db = tmp_path / "n.duckdb"
+    cache = DuckDBTermCache(db)
+    cached_term_counts(["NATO expansion threatens Russia"], text_hashes(["NATO expansion threatens Russia"]), cache)
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO term_vocab VALUES (100, 'nato')")
+    con.close()
+    with pytest.raises(NarrativesError, match="term_vocab is inconsistent.*delete its rows and those of term_cache"):
+        cached_term_counts(["NATO drills again"], text_hashes(["NATO drills again"]), cache)
