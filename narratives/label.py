@@ -70,12 +70,12 @@ def doc_terms(doc: str, _find=_TOKEN.findall) -> list[str]:
     return toks
 
 
-# Names the tokenisation above; stored term lists made by another are not used (narratives/store.py term cache).
+# Names the tokenisation above; stored term lists made by another are not used (the term cache, narratives/caches.py).
 TERMS_VERSION = "uni+bi:" + hashlib.sha256((_TOKEN.pattern + "\n" + " ".join(STOP_WORDS)).encode()).hexdigest()[:16]
 
 
 class TermCache(Protocol):
-    """Term lists by text hash, as ids into a vocabulary that only grows (narratives/store.py has the DuckDB one)."""
+    """Term lists by text hash, as ids into a vocabulary that only grows (narratives/caches.py has the DuckDB one)."""
 
     def term_ids(self, version: str, hashes: Sequence[str], terms_of: Callable[[list[int]], list[list[str]]]
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

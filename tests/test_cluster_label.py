@@ -97,7 +97,7 @@ def test_term_counts_equal_sklearn_countvectorizer():
 
 
 def test_cached_term_counts_equal_term_counts_and_tokenise_only_new_texts(tmp_path):
-    """The term cache (narratives/store.py) gives term_counts' terms, order and counts exactly: on a cold cache, on
+    """The term cache (narratives/caches.py) gives term_counts' terms, order and counts exactly: on a cold cache, on
     a superset of cached texts (only those are tokenised) and on a warm one; terms that sort differently by byte
     and by locale (space, hyphen, letters) keep Python's order; another tokenizer version gets nothing."""
     from narratives.demo import generate_demo_corpus
