@@ -258,12 +258,25 @@ def narratives_flow(
         start_run_task(db, run_id, cfg.config_hash(), str(input_path))
         try:
             summary = _run(run_id, input_path, cfg, db, recluster)
-            export_task(db, tables_dir)
+            # The Parquet export (DuckDB's own threads, the GIL released) runs in the task runner's thread while
+            # the report (Python) is built here: both only read the committed database. A failed export still
+            # fails the run, after the report.
+            exporting = export_task.submit(db, tables_dir) if _in_process_runner() else None
             report_path = report_task(db, report)
+            exporting.result() if exporting else export_task(db, tables_dir)
         except BaseException as err:
             finish_run_task(db, run_id, "failed", error=f"{type(err).__name__}: {err}"[:2000])
             raise
     return {"run_id": run_id, "db": str(db), "tables_dir": str(tables_dir), "report": str(report_path), **summary}
+
+
+def _in_process_runner() -> bool:
+    """True when the flow's task runner runs tasks in this process (threads), so a submitted step that reads or
+    writes local files (the database, the Parquet folder) does it here and not on a remote worker."""
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    return ctx is not None and isinstance(ctx.task_runner, ThreadPoolTaskRunner)
 
 
 @contextmanager
@@ -302,10 +315,12 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool) ->
         parts = chunks.embedding_chunks(todo, cfg.embed.batch_size, size, token_lengths(todo, cfg.embed))
         vectors = embed_task.map(parts, cfg=unmapped(cfg.embed), wait_for=[loading] if loading else None).result()
         fill_cache_task(chunks.flatten(parts), chunks.concat_rows(vectors), cfg.embed, db)
-    X = vectors_task(claims, hashes, cfg.embed, db)
+    # The vectors are read (DuckDB, the GIL released) in the task runner's thread while the terms are counted here.
+    reading = vectors_task.submit(claims, hashes, cfg.embed, db) if _in_process_runner() else None
+    counted = term_counts_task(claims, hashes, db)
+    X = reading.result() if reading else vectors_task(claims, hashes, cfg.embed, db)
     mode = choose_mode_task(claims, state, cfg, recluster)
     part = cluster_task(X, claims, state, mode, cfg)
-    counted = term_counts_task(claims, hashes, db)
     result = assemble_task(claims, X, part, cfg, run_id, state.narratives, counted)
     changed = changed_task(result.claims, state.claims)
     outlets = outlets_task(result.claims)
