@@ -9,7 +9,7 @@ import pandas as pd
 
 from narratives.incremental import Partition
 from narratives.config import LabelConfig
-from narratives.label import class_tfidf_keywords, label_narratives, term_counts
+from narratives.label import NarrativeLabel, class_tfidf_keywords, label_narratives, term_counts
 from narratives.schemas import CLAIMS, NARRATIVES, THEMES
 from narratives.track import narrative_extent
 
@@ -48,13 +48,39 @@ def previous_ids(claims: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray:
     return pd.to_numeric(ids, errors="coerce").fillna(-1).astype(np.int64).to_numpy()
 
 
+def changed_narratives(claims: pd.DataFrame, ids: np.ndarray, stored: pd.DataFrame) -> set[int]:
+    """The narratives whose set of claims differs from the database's (``ids``: each claim's narrative now, -1
+    unassigned; ``stored``: the claims table before the run): those a claim joined or left."""
+    before = stored.set_index(C.claim_id)[C.narrative_id] if len(stored) else pd.Series(dtype="Int64")
+    prev = pd.to_numeric(claims[C.claim_id].map(before), errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
+    moved = prev != ids
+    return (set(prev[moved].tolist()) | set(ids[moved].tolist())) - {-1}
+
+
+def _kept_label(row: dict, claim_ids: dict[str, int]) -> NarrativeLabel | None:
+    """The stored label of a narrative whose claims did not change, when it is complete (its representative
+    claims still stored)."""
+    label, kw, reps = row.get(N.label), row.get(N.keywords), row.get(N.representative_claim_ids)
+    if not isinstance(label, str) or kw is None or reps is None:
+        return None
+    idx = [claim_ids.get(c) for c in list(reps)]
+    if any(i is None for i in idx):
+        return None
+    return NarrativeLabel(keywords=[str(k) for k in kw], representative_idx=idx, label=label)
+
+
 def assemble(claims: pd.DataFrame, X: np.ndarray, part: Partition, cfg: LabelConfig, run_id: str,
-             previous: pd.DataFrame | None = None, counted=None) -> Assembled:
+             previous: pd.DataFrame | None = None, counted=None, stored: pd.DataFrame | None = None) -> Assembled:
     """Build the ``claims``, ``narratives`` and ``themes`` tables from ``part``, the partition of the claims
     without ``original_claim_id`` (in order); copies of an original claim inherit its narrative and membership.
     ``previous`` (the narratives table before the run) gives ``born_run_id``; ``updated_run_id`` is this run for
     narratives whose claims changed. ``counted``: ``term_counts`` of the claims' ``embed_text`` when the caller
-    already has it."""
+    already has it.
+
+    With ``stored`` (the claims table before the run) and a run that is not a full re-fit, a narrative whose claims
+    are exactly those it had keeps its stored label, keywords and representative claims: an analyst following it
+    sees the same name until its claims change (its representatives would come out the same; only its keywords
+    could move, with the idf of claims elsewhere). A full re-fit labels every narrative afresh."""
     ids, membership = expand_to_copies(claims, part.ids, part.membership)
     out = claims.copy()
     theme_of = part.theme_of
@@ -69,19 +95,30 @@ def assemble(claims: pd.DataFrame, X: np.ndarray, part: Partition, cfg: LabelCon
     docs = out[C.embed_text].tolist()
     if counted is None:  # one count matrix for the narratives' and the themes' keywords
         counted = term_counts(docs)
-    labelled = label_narratives(docs, X, dense, part.centroids, cfg.n_keywords, cfg.n_representatives,
-                                cfg.mmr_diversity, counted)
+    has_prev = previous is not None and len(previous) > 0
+    claim_ids, texts = out[C.claim_id].tolist(), out[C.text].tolist()
+    kept: dict[int, NarrativeLabel] = {}
+    moved = None
+    if has_prev and stored is not None and part.mode != "full":
+        moved = changed_narratives(claims, ids, stored)
+        row_of = {c: i for i, c in enumerate(claim_ids)}
+        same = previous[previous[N.narrative_id].isin(set(nids.tolist()) - moved)]
+        for r in same[[N.narrative_id, N.label, N.keywords, N.representative_claim_ids]].to_dict("records"):
+            lab = _kept_label(r, row_of)
+            if lab is not None:
+                kept[int(np.searchsorted(nids, int(r[N.narrative_id])))] = lab
+    todo = None if not kept else set(range(len(nids))) - set(kept)
+    labelled = {**label_narratives(docs, X, dense, part.centroids, cfg.n_keywords, cfg.n_representatives,
+                                   cfg.mmr_diversity, counted, todo), **kept}
     extent = narrative_extent(out).reindex(nids)
     sizes = extent["size"].to_numpy(dtype=np.int64) if len(nids) else np.zeros(0, dtype=np.int64)
-    has_prev = previous is not None and len(previous) > 0
     born_of = dict(zip(previous[N.narrative_id].tolist(), previous[N.born_run_id].tolist())) if has_prev else {}
     updated_of = dict(zip(previous[N.narrative_id].tolist(), previous[N.updated_run_id].tolist())) if has_prev else {}
     before = dict(zip(previous[N.narrative_id].tolist(), previous[N.size].tolist())) if has_prev else {}
-    claim_ids, texts = out[C.claim_id].tolist(), out[C.text].tolist()
     rows = []
     for c, (nid, size) in enumerate(zip(nids.tolist(), sizes.tolist())):
         lab = labelled[c]
-        changed = part.mode == "full" or before.get(nid) != size
+        changed = part.mode == "full" or (nid in moved if moved is not None else before.get(nid) != size)
         born, updated = born_of.get(nid), updated_of.get(nid)
         rows.append({
             N.narrative_id: nid,

@@ -124,11 +124,13 @@ def ctfidf(counts):
     return (sparse.diags(1.0 / words_per_class) @ counts @ sparse.diags(idf)).tocsr()
 
 
-def class_tfidf_keywords(docs: list[str], labels: np.ndarray, n_keywords: int, counted=None) -> dict[int, list[str]]:
+def class_tfidf_keywords(docs: list[str], labels: np.ndarray, n_keywords: int, counted=None,
+                         only: set[int] | None = None) -> dict[int, list[str]]:
     """Top terms per class by class-based TF-IDF.
 
     ``labels`` may contain -1 (unassigned): it counts as a class for the idf but gets no keywords. ``counted``:
-    ``term_counts(docs)`` when the caller already has it.
+    ``term_counts(docs)`` when the caller already has it. ``only``: the classes to pick keywords for (every class
+    still counts for the idf).
     """
     labels = np.asarray(labels)
     if not docs or not len(labels):
@@ -139,7 +141,7 @@ def class_tfidf_keywords(docs: list[str], labels: np.ndarray, n_keywords: int, c
     scores = ctfidf(by_class)
     out: dict[int, list[str]] = {}
     for row, c in enumerate(classes):
-        if c < 0:
+        if c < 0 or only is not None and c not in only:
             continue
         lo, hi = scores.indptr[row], scores.indptr[row + 1]
         cols, vals = scores.indices[lo:hi], scores.data[lo:hi]
@@ -220,15 +222,16 @@ class NarrativeLabel:
 def label_narratives(
     docs: list[str], X: np.ndarray, labels: np.ndarray, centroids: np.ndarray,
     n_keywords: int = 8, n_representatives: int = 3, diversity: float = 0.5, counted=None,
+    only: set[int] | None = None,
 ) -> dict[int, NarrativeLabel]:
-    """Keywords, representative claim indices and a label for every cluster id >= 0 (``counted``:
-    ``term_counts(docs)`` when the caller already has it)."""
+    """Keywords, representative claim indices and a label for every cluster id >= 0, or for the ids in ``only``
+    (``counted``: ``term_counts(docs)`` when the caller already has it)."""
     labels = np.asarray(labels)
-    kw = class_tfidf_keywords(docs, labels, n_keywords, counted)
+    kw = class_tfidf_keywords(docs, labels, n_keywords, counted, only)
     order = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[order], np.arange(len(centroids) + 1))
     out: dict[int, NarrativeLabel] = {}
-    for c in range(len(centroids)):
+    for c in range(len(centroids)) if only is None else sorted(only):
         idx = order[bounds[c]:bounds[c + 1]]
         members = [docs[i] for i in idx]
         local = mmr_select(X[idx], centroids[c], n_representatives, diversity, members)

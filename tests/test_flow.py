@@ -196,3 +196,21 @@ def test_a_model_that_does_not_load_stops_the_run_with_the_loaders_message(prefe
                         report=str(tmp_path / "report.html"), tables_dir=str(tmp_path / "tables"))
     last = store.read_tables(db, ["runs"])["runs"].iloc[-1]
     assert last["status"] == "failed" and "no_model_here" in last["error"], last["error"]
+
+
+def test_flow_parameters_go_to_the_api_as_prefects_serializer_would_send_them():
+    """The flow skips Prefect's FastAPI-based serializer for plain values: same result, and anything else still
+    goes through Prefect's."""
+    from pathlib import Path
+
+    from prefect import Flow
+
+    from flows.pipeline import PlainParametersFlow, narratives_flow
+
+    assert isinstance(narratives_flow, PlainParametersFlow)
+    plain = {"input_path": "in.jsonl", "config_path": None, "db": "x.duckdb", "report": "r.html", "tables_dir": None,
+             "unit": "claim", "recluster": True, "wait_seconds": 600.0}
+    assert narratives_flow.serialize_parameters(plain) == Flow.serialize_parameters(narratives_flow, plain) == plain
+    other = {"input_path": Path("in.jsonl"), "wait_seconds": 1}
+    assert narratives_flow.serialize_parameters(other) == Flow.serialize_parameters(narratives_flow, other) \
+        == {"input_path": "in.jsonl", "wait_seconds": 1}
