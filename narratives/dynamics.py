@@ -66,11 +66,14 @@ def narrative_spread(outlets: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFram
     n_copies, n_copy_outlets = copies.size(), copies.nunique()
     ordered = outlets.sort_values([NARRATIVE_OUTLETS.c.narrative_id, "first_seen", "n_claims", "outlet"],
                                   ascending=[True, True, False, True], kind="stable")
-    for nid, grp in ordered.groupby(NARRATIVE_OUTLETS.c.narrative_id, sort=True):
-        joins = [float(x) for x in grp["lag_days"]]
+    nids, first, names, lags = (ordered[c].tolist() for c in (NARRATIVE_OUTLETS.c.narrative_id, "first_seen", "outlet",
+                                                               "lag_days"))
+    ends = [i + 1 for i in range(len(nids)) if i + 1 == len(nids) or nids[i + 1] != nids[i]]  # sorted by narrative
+    for a, b in zip([0, *ends[:-1]], ends):  # one narrative's outlets, in the order they joined
+        nid, joins = nids[a], [float(x) for x in lags[a:b]]
         rows.append({
-            "narrative_id": int(nid), "first_seen": grp["first_seen"].iloc[0], "first_outlet": grp["outlet"].iloc[0],
-            "n_outlets": len(grp), "days_to_2_outlets": joins[1] if len(joins) > 1 else None,
+            "narrative_id": int(nid), "first_seen": first[a], "first_outlet": names[a],
+            "n_outlets": b - a, "days_to_2_outlets": joins[1] if len(joins) > 1 else None,
             "days_to_3_outlets": joins[2] if len(joins) > 2 else None,
             "days_to_5_outlets": joins[4] if len(joins) > 4 else None,
             "outlet_join_days": joins, "n_reprints": int(n_copies.get(nid, 0)),
@@ -98,8 +101,7 @@ def narrative_bursts(claims: pd.DataFrame, grains: tuple[str, ...] = ("day", "we
             break
         idx, counts = _series(d, grain, span)
         w, mc = BURST_WINDOW[grain], BURST_MIN_COUNT[grain]
-        for nid, series in counts.iterrows():
-            c = series.to_numpy(dtype=float)
+        for nid, c in zip(counts.index.tolist(), counts.to_numpy(dtype=float)):
             base, z = np.zeros(len(c)), np.zeros(len(c))
             hot = np.zeros(len(c), dtype=bool)
             # Only a period with at least min_count claims can burst, so only those need a baseline (the
