@@ -132,7 +132,8 @@ NARRATIVES = _table(
         ("narrative_id", I64, False, "Narrative id (1 = largest in the run that created it)."),
         ("theme_id", I64, True, "Theme grouping this narrative with related ones (-> themes.theme_id)."),
         ("label", STR, False, "Short readable label (the most central claim, shortened)."),
-        ("keywords", STR_LIST, False, "Top class-based TF-IDF terms, best first."),
+        ("keywords", STR_LIST, False, "Top class-based TF-IDF terms, best first, as of the run that last changed its claims "
+                                       "(or re-fitted): an unchanged narrative keeps its keywords, label and representatives."),
         ("size", I64, False, "Number of claims assigned."),
         ("n_articles", I64, False, "Distinct articles carrying it."),
         ("n_outlets", I64, False, "Distinct outlets carrying it."),
@@ -143,7 +144,7 @@ NARRATIVES = _table(
         ("centroid", pa.list_(pa.float32()), True,
          "Unit-length mean embedding of its claims: the state incremental runs assign new claims against."),
         ("born_run_id", STR, True, "Run that created the narrative (its id never changes afterwards)."),
-        ("updated_run_id", STR, True, "Last run that added claims to it or re-fitted it."),
+        ("updated_run_id", STR, True, "Last run that changed its claims (one joined or left) or re-fitted it."),
     ],
 )
 
