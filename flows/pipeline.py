@@ -11,7 +11,7 @@ chunk after another in this process by default, or on a Dask cluster (flows/runn
 from __future__ import annotations
 
 import gc
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -273,15 +273,19 @@ def narratives_flow(
     run_id = store.new_run_id()
     with store.run_lock(db, wait_seconds), _fewer_collections():
         start_run_task(db, run_id, cfg.config_hash(), str(input_path))
+        exporting = None
         try:
-            summary = _run(run_id, input_path, cfg, db, recluster)
-            # The Parquet export (DuckDB's own threads, the GIL released) runs in the task runner's thread while
-            # the report (Python) is built here: both only read the committed database. A failed export still
-            # fails the run, after the report.
-            exporting = export_task.submit(db, tables_dir) if _in_process_runner() else None
-            report_path = report_task(db, report)
-            exporting.result() if exporting else export_task(db, tables_dir)
+            with ExitStack() as tail:  # the commit, export and report hold the database open (store.held_open)
+                summary = _run(run_id, input_path, cfg, db, recluster, tail)
+                # The Parquet export (DuckDB's own threads, the GIL released) runs in the task runner's thread
+                # while the report (Python) is built here: both only read the committed database. A failed
+                # export still fails the run, after the report.
+                exporting = export_task.submit(db, tables_dir) if _in_process_runner() else None
+                report_path = report_task(db, report)
+                exporting.result() if exporting else export_task(db, tables_dir)
         except BaseException as err:
+            if exporting is not None:  # its read-only connection closed before the runs row is written
+                exporting.wait()
             finish_run_task(db, run_id, "failed", error=f"{type(err).__name__}: {err}"[:2000])
             raise
     return {"run_id": run_id, "db": str(db), "tables_dir": str(tables_dir), "report": str(report_path), **summary}
@@ -313,8 +317,9 @@ def _fewer_collections():
         gc.unfreeze()
 
 
-def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool) -> dict:
-    """The steps between ingest and the one-transaction commit (the flow's body)."""
+def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool, tail: ExitStack) -> dict:
+    """The steps between ingest and the one-transaction commit (the flow's body); the database is held open from
+    the commit until ``tail`` closes (its checkpoint then runs while Prefect ends the flow run)."""
     ingested = ingest_task(input_path, cfg)
     state = load_state_task(db)
     records, q_known, n_known = split_new_task(ingested.records, state.articles)
@@ -360,12 +365,13 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool) ->
         "n_new_narratives": int(events["event"].isin(["birth", "split"]).sum()),
         "n_ended_narratives": int(events["event"].isin(["merge", "death"]).sum()),
     }
+    timeseries = track_task(state.timeseries, result.claims, changed, cfg)
+    dyn = dynamics_task(result.claims, X, outlets, state, changed, counted)
+    tail.enter_context(store.held_open(db))
     store_task(db, run_id, new_articles, quarantine, {
         S.CLAIMS.name: result.claims, S.REPRINTS.name: reprints, S.NARRATIVES.name: result.narratives,
-        S.THEMES.name: result.themes,
-        S.NARRATIVE_TIMESERIES.name: track_task(state.timeseries, result.claims, changed, cfg),
-        S.NARRATIVE_OUTLETS.name: outlets, **dynamics_task(result.claims, X, outlets, state, changed, counted),
-    }, events, counts, signatures, state.claims)
+        S.THEMES.name: result.themes, S.NARRATIVE_TIMESERIES.name: timeseries, S.NARRATIVE_OUTLETS.name: outlets,
+        **dyn}, events, counts, signatures, state.claims)
     if loading is not None:  # done long ago when there was something to embed
         loading.wait()
     return {"n_duplicates_skipped": ingested.n_duplicates + n_known, "n_changed_claims": int(changed.sum()), **counts}

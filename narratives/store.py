@@ -9,6 +9,8 @@ from __future__ import annotations
 import fcntl
 import os
 import secrets
+import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,25 +50,77 @@ def _ddl(table: TableDef) -> str:
     return f'CREATE TABLE IF NOT EXISTS "{table.name}" ({", ".join(cols)})'
 
 
-@contextmanager
-def connect(db_path: str | Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    p = Path(db_path)
-    if read_only and not p.exists():
-        raise NarrativesError(f"database {str(p)!r} does not exist; run `narratives run INPUT --db {p}` first")
-    p.parent.mkdir(parents=True, exist_ok=True)
+_HELD: dict[str, duckdb.DuckDBPyConnection] = {}  # databases held open by held_open() in this process
+_CLOSING: dict[str, threading.Thread] = {}  # their closes (checkpoints) still running
+
+
+def _key(p: Path) -> str:
+    return str(p.resolve())
+
+
+def _open(p: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    closing = _CLOSING.get(_key(p))
+    if closing is not None:  # a held database's checkpoint is still running: open it as it left it
+        closing.join()
     try:
-        con = duckdb.connect(str(p), read_only=read_only)
+        return duckdb.connect(str(p), read_only=read_only)
     except duckdb.IOException as err:
         raise NarrativesError(
             f"database {str(p)!r} cannot be opened ({str(err).splitlines()[0]}); "
             "another narratives run may hold it - wait for it to finish"
         ) from None
+
+
+@contextmanager
+def connect(db_path: str | Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the database, closed after use. While :func:`held_open` holds the database, every
+    connection (read-only ones too) shares the open database and closes without a checkpoint."""
+    p = Path(db_path)
+    if read_only and not p.exists():
+        raise NarrativesError(f"database {str(p)!r} does not exist; run `narratives run INPUT --db {p}` first")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    held = _key(p) in _HELD
+    con = _open(p, read_only and not held)  # (one process cannot open a file read-only and read-write at once)
     try:
-        if not read_only:
+        if not read_only and not held:
             ensure_schema(con)
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def held_open(db_path: str | Path) -> Iterator[None]:
+    """Hold the database open for the steps inside (a run's commit, Parquet export and report, back to back), then
+    close it in a background thread: DuckDB writes the committed changes from its log into the file (a
+    checkpoint, 0.3 s after a 30k-claim commit) when the last connection closes, and this lets that overlap
+    with what the process does next (Prefect ending the flow run). The changes are durable before (committed
+    to DuckDB's write-ahead log, replayed on the next open if the process dies first); a connection opened in
+    this process while the checkpoint runs waits for it, and the process waits for it before exiting."""
+    p = Path(db_path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    key = _key(p)
+    keeper = _open(p, read_only=False)
+    ensure_schema(keeper)
+    _HELD[key] = keeper
+    try:
+        yield
+    finally:
+        del _HELD[key]
+        closer = threading.Thread(target=_close, args=(keeper, key), name=f"duckdb-checkpoint {p.name}")
+        _CLOSING[key] = closer
+        closer.start()
+
+
+def _close(con: duckdb.DuckDBPyConnection, key: str) -> None:
+    try:
+        con.close()
+    except Exception as err:  # noqa: BLE001 - the commit stands (the log is replayed on the next open)
+        print(f"narratives: closing {key} failed ({type(err).__name__}: {err}); the next open replays its log",
+              file=sys.stderr)
+    finally:
+        if _CLOSING.get(key) is threading.current_thread():
+            del _CLOSING[key]
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -217,7 +271,16 @@ def run_lock(db_path: str | Path, wait_seconds: float = 0.0) -> Iterator[None]:
                             "error = 'the process ended before the run finished (killed?)' WHERE status = 'running'")
         yield
     finally:
-        os.close(fd)  # releases the lock
+        closing = _CLOSING.get(_key(Path(db_path)))
+        if closing is None:
+            os.close(fd)  # releases the lock
+        else:  # the run's last checkpoint is still running (held_open): the next run starts after it
+            threading.Thread(target=_release_after, args=(closing, fd), name="narratives-run-lock").start()
+
+
+def _release_after(closing: threading.Thread, fd: int) -> None:
+    closing.join()
+    os.close(fd)
 
 
 # ---- results --------------------------------------------------------------------------------------------

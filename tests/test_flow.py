@@ -181,6 +181,25 @@ def test_a_failed_export_fails_the_run_and_keeps_the_committed_tables(demo_run, 
     assert len(t["claims"]) == len(demo_run["tables2"]["claims"])
 
 
+def test_a_failed_report_fails_the_run_while_the_export_runs_beside_it(demo_run, demo_corpus, tmp_path):
+    """The report fails at once (a file stands where its folder should be) while the Parquet export runs in the
+    task runner's thread: the run fails with the report's error in its runs row, and the export still completes."""
+    import shutil
+
+    from flows.pipeline import narratives_flow
+
+    db = tmp_path / "n.duckdb"
+    shutil.copy(demo_run["out"] / "n.duckdb", db)
+    blocker = tmp_path / "reports"
+    blocker.write_text("a file where the report's folder should be")
+    with pytest.raises(Exception, match="reports|File exists|directory"):
+        narratives_flow(input_path=str(demo_corpus["articles"]), db=str(db), report=str(blocker / "report.html"),
+                        tables_dir=str(tmp_path / "tables"))
+    last = store.read_tables(db, ["runs"])["runs"].sort_values("started_at").iloc[-1]
+    assert last["status"] == "failed" and "report" in last["error"], last["error"]
+    assert sorted(p.stem for p in (tmp_path / "tables").glob("*.parquet")) == sorted(EXPORTED_TABLES)
+
+
 def test_a_model_that_does_not_load_stops_the_run_with_the_loaders_message(prefect_harness, tmp_path):
     """The model loads ahead of the embed step in the task runner (best effort); a model folder that cannot load
     still fails the run with the loader's own message, as when the embed step loaded it, and the runs row says so."""

@@ -177,3 +177,33 @@ def test_read_only_old_database_reads_new_columns_as_null(tmp_path):
     assert t["runs"].columns.tolist() == RUNS.columns
     assert t["runs"]["run_id"].tolist() == ["r0"] and t["runs"]["n_claims"].isna().all()
     assert t["reprints"].empty
+
+
+def test_held_open_shares_the_database_and_checkpoints_it_after_in_the_background(tmp_path):
+    """Inside held_open every connection, read-only ones too, shares the open database (one process cannot open
+    a file read-only and read-write at once); after it the checkpoint runs in a thread, a connection opened in the
+    meantime waits for it, and the run lock is handed on only after it (another process can then open the file)."""
+    db = tmp_path / "n.duckdb"
+    store.start_run(db, "r0", "cfg", None)
+    wal = tmp_path / "n.duckdb.wal"
+    with store.run_lock(db):
+        with store.held_open(db):
+            store.start_run(db, "r1", "cfg", None)  # committed to the write-ahead log, not yet to the file
+            assert wal.exists()
+            with store.connect(db, read_only=True) as con:  # would fail beside an open read-write connection
+                assert sorted(r[0] for r in con.execute("SELECT run_id FROM runs").fetchall()) == ["r0", "r1"]
+            assert "n.duckdb" in str(next(iter(store._HELD)))
+        closer = store._CLOSING.get(store._key(db))
+    with store.connect(db, read_only=True) as con:  # waits for the checkpoint
+        assert sorted(r[0] for r in con.execute("SELECT run_id FROM runs").fetchall()) == ["r0", "r1"]
+    assert not wal.exists() and not store._HELD and store._key(db) not in store._CLOSING
+    if closer is not None:
+        closer.join()
+    # another process can open it read-write (the lock and the file were both released)
+    import subprocess
+    import sys
+
+    code = f"import duckdb; print(duckdb.connect({str(db)!r}).execute('SELECT count(*) FROM runs').fetchone()[0])"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "2"
+    with store.run_lock(db, wait_seconds=10):  # the lock was handed on (by a thread, after the checkpoint)
+        pass
