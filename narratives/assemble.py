@@ -51,6 +51,7 @@ def previous_ids(claims: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray:
 def changed_narratives(claims: pd.DataFrame, ids: np.ndarray, stored: pd.DataFrame) -> set[int]:
     """The narratives whose set of claims differs from the database's (``ids``: each claim's narrative now, -1
     unassigned; ``stored``: the claims table before the run): those a claim joined or left."""
+    stored = stored.drop_duplicates(C.claim_id, keep="last")
     before = stored.set_index(C.claim_id)[C.narrative_id] if len(stored) else pd.Series(dtype="Int64")
     prev = pd.to_numeric(claims[C.claim_id].map(before), errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
     moved = prev != ids
@@ -80,7 +81,8 @@ def assemble(claims: pd.DataFrame, X: np.ndarray, part: Partition, cfg: LabelCon
     With ``stored`` (the claims table before the run) and a run that is not a full re-fit, a narrative whose claims
     are exactly those it had keeps its stored label, keywords and representative claims: an analyst following it
     sees the same name until its claims change (its representatives would come out the same; only its keywords
-    could move, with the idf of claims elsewhere). A full re-fit labels every narrative afresh."""
+    could move, with the idf of claims elsewhere). A full re-fit labels every narrative afresh (changed ``label``
+    settings reach unchanged narratives there)."""
     ids, membership = expand_to_copies(claims, part.ids, part.membership)
     out = claims.copy()
     theme_of = part.theme_of
