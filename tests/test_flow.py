@@ -161,41 +161,35 @@ def test_readme_example_queries_run_on_a_real_database(demo_run):
     assert len(empty) <= 1 and all("narrative_bursts" in s for s in empty), empty  # recent bursts may be none
 
 
-def test_a_failed_export_fails_the_run_and_keeps_the_committed_tables(demo_run, demo_corpus, tmp_path):
-    """An error after the commit (here the Parquet export: a file stands where its folder should be) fails the
-    run, with the error in its runs row; the tables committed before it stay as they were."""
+def _blocked_run(demo_run, demo_corpus, tmp_path, blocked: str):
+    """The flow on a copy of the demo run's database, with a file where the ``blocked`` output's folder ('tables'
+    or 'reports') should be: it must fail. Returns the database and its last runs row."""
     import shutil
 
     from flows.pipeline import narratives_flow
 
     db = tmp_path / "n.duckdb"
     shutil.copy(demo_run["out"] / "n.duckdb", db)
-    blocker = tmp_path / "tables"
-    blocker.write_text("a file where the tables folder should be")
-    with pytest.raises(Exception, match="tables|File exists|directory"):
-        narratives_flow(input_path=str(demo_corpus["articles"]), db=str(db), report=str(tmp_path / "report.html"),
-                        tables_dir=str(blocker))
-    t = store.read_tables(db, ["runs", "claims"])
-    last = t["runs"].sort_values("started_at").iloc[-1]
+    (tmp_path / blocked).write_text("a file where a folder should be")
+    report = tmp_path / "reports" / "report.html"
+    with pytest.raises(Exception, match=f"{blocked}|File exists|directory"):
+        narratives_flow(input_path=str(demo_corpus["articles"]), db=str(db), report=str(report),
+                        tables_dir=str(tmp_path / "tables"))
+    return db, store.read_tables(db, ["runs"])["runs"].sort_values("started_at").iloc[-1]
+
+
+def test_a_failed_export_fails_the_run_and_keeps_the_committed_tables(demo_run, demo_corpus, tmp_path):
+    """An error after the commit (here the Parquet export) fails the run, with the error in its runs row; the
+    tables committed before it stay as they were."""
+    db, last = _blocked_run(demo_run, demo_corpus, tmp_path, "tables")
     assert last["status"] == "failed" and "FileExistsError" in last["error"], last["error"]
-    assert len(t["claims"]) == len(demo_run["tables2"]["claims"])
+    assert len(store.read_tables(db, ["claims"])["claims"]) == len(demo_run["tables2"]["claims"])
 
 
 def test_a_failed_report_fails_the_run_while_the_export_runs_beside_it(demo_run, demo_corpus, tmp_path):
-    """The report fails at once (a file stands where its folder should be) while the Parquet export runs in the
-    task runner's thread: the run fails with the report's error in its runs row, and the export still completes."""
-    import shutil
-
-    from flows.pipeline import narratives_flow
-
-    db = tmp_path / "n.duckdb"
-    shutil.copy(demo_run["out"] / "n.duckdb", db)
-    blocker = tmp_path / "reports"
-    blocker.write_text("a file where the report's folder should be")
-    with pytest.raises(Exception, match="reports|File exists|directory"):
-        narratives_flow(input_path=str(demo_corpus["articles"]), db=str(db), report=str(blocker / "report.html"),
-                        tables_dir=str(tmp_path / "tables"))
-    last = store.read_tables(db, ["runs"])["runs"].sort_values("started_at").iloc[-1]
+    """The report fails at once while the Parquet export runs in the task runner's thread: the run fails with
+    the report's error in its runs row, and the export still completes."""
+    _, last = _blocked_run(demo_run, demo_corpus, tmp_path, "reports")
     assert last["status"] == "failed" and "report" in last["error"], last["error"]
     assert sorted(p.stem for p in (tmp_path / "tables").glob("*.parquet")) == sorted(EXPORTED_TABLES)
 
