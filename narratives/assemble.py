@@ -11,7 +11,7 @@ from narratives.incremental import Partition
 from narratives.config import LabelConfig
 from narratives.label import NarrativeLabel, class_tfidf_keywords, label_narratives, term_counts
 from narratives.schemas import CLAIMS, NARRATIVES, THEMES
-from narratives.track import narrative_extent
+from narratives.track import affected_narratives, changed_claims, narrative_extent
 
 C, N, TH = CLAIMS.c, NARRATIVES.c, THEMES.c
 
@@ -46,16 +46,6 @@ def previous_ids(claims: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray:
     prev = stored.set_index(C.claim_id)[C.narrative_id] if len(stored) else pd.Series(dtype="Int64")
     ids = claims.loc[unique_mask(claims), C.claim_id].map(prev)
     return pd.to_numeric(ids, errors="coerce").fillna(-1).astype(np.int64).to_numpy()
-
-
-def changed_narratives(claims: pd.DataFrame, ids: np.ndarray, stored: pd.DataFrame) -> set[int]:
-    """The narratives whose set of claims differs from the database's (``ids``: each claim's narrative now, -1
-    unassigned; ``stored``: the claims table before the run): those a claim joined or left."""
-    stored = stored.drop_duplicates(C.claim_id, keep="last")
-    before = stored.set_index(C.claim_id)[C.narrative_id] if len(stored) else pd.Series(dtype="Int64")
-    prev = pd.to_numeric(claims[C.claim_id].map(before), errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
-    moved = prev != ids
-    return (set(prev[moved].tolist()) | set(ids[moved].tolist())) - {-1}
 
 
 def _kept_label(row: dict, claim_ids: dict[str, int]) -> NarrativeLabel | None:
@@ -102,7 +92,7 @@ def assemble(claims: pd.DataFrame, X: np.ndarray, part: Partition, cfg: LabelCon
     kept: dict[int, NarrativeLabel] = {}
     moved = None
     if has_prev and stored is not None and part.mode != "full":
-        moved = changed_narratives(claims, ids, stored)
+        moved = affected_narratives(out, stored, changed_claims(out, stored))  # a claim joined or left them
         row_of = {c: i for i, c in enumerate(claim_ids)}
         same = previous[previous[N.narrative_id].isin(set(nids.tolist()) - moved)]
         for r in same[[N.narrative_id, N.label, N.keywords, N.representative_claim_ids]].to_dict("records"):

@@ -20,11 +20,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from narratives.frames import in_ids
 from narratives.label import term_counts
 from narratives.scale import cluster_sums, row_dots
 from narratives.schemas import CLAIMS, NARRATIVE_BURSTS, NARRATIVE_DRIFT, NARRATIVE_OUTLETS, NARRATIVE_SPREAD
-from narratives.track import period_start
+from narratives.track import affected_narratives, period_start
 
 C = CLAIMS.c
 BURST_WINDOW = {"day": 14, "week": 8}
@@ -221,16 +220,6 @@ def narrative_drift(claims: pd.DataFrame, X: np.ndarray, grains: tuple[str, ...]
     for col in ("shift_prev", "drift_score"):
         out[col] = out[col].astype(object).where(out[col].notna(), None)
     return out[NARRATIVE_DRIFT.columns]
-
-
-def affected_narratives(claims: pd.DataFrame, stored: pd.DataFrame, changed: pd.Series) -> set[int]:
-    """Narratives whose claims changed in this run: those the changed claims belong to now or belonged to."""
-    now = set(claims.loc[changed.to_numpy(), C.narrative_id].dropna().astype(int))
-    if stored is None or stored.empty:
-        return now
-    ids = claims.loc[changed.to_numpy(), C.claim_id]
-    before = stored.loc[in_ids(stored[C.claim_id], ids), C.narrative_id].dropna().astype(int)
-    return now | set(before)
 
 
 def _replace(previous: pd.DataFrame, fresh: pd.DataFrame, affected: set[int], key: list[str]) -> pd.DataFrame:

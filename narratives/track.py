@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from narratives.frames import in_ids
 from narratives.schemas import CLAIMS, NARRATIVE_TIMESERIES
 
 C = CLAIMS.c
@@ -91,6 +92,16 @@ def changed_claims(claims: pd.DataFrame, stored: pd.DataFrame) -> pd.Series:
     now = claims[C.narrative_id].astype("Int64").fillna(-1).to_numpy()
     then = np.where(at >= 0, before[np.maximum(at, 0)], -1)
     return pd.Series((at < 0) | (now != then), index=claims.index)
+
+
+def affected_narratives(claims: pd.DataFrame, stored: pd.DataFrame, changed: pd.Series) -> set[int]:
+    """Narratives whose claims changed in this run: those the changed claims belong to now or belonged to."""
+    now = set(claims.loc[changed.to_numpy(), C.narrative_id].dropna().astype(int))
+    if stored is None or stored.empty:
+        return now
+    ids = claims.loc[changed.to_numpy(), C.claim_id]
+    before = stored.loc[in_ids(stored[C.claim_id], ids), C.narrative_id].dropna().astype(int)
+    return now | set(before)
 
 
 def update_timeseries(previous: pd.DataFrame | None, claims: pd.DataFrame, changed: pd.Series,
