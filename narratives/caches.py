@@ -16,6 +16,11 @@ from narratives.schemas import EMBEDDING_CACHE, TERM_CACHE, TERM_VOCAB
 from narratives.store import connect
 
 
+def _wanted(hashes: Sequence[str]) -> pa.Table:
+    """The hashes a cache is asked for, with their positions (``i``): joined to a cache table by ``text_hash``."""
+    return pa.table({"i": pa.array(np.arange(len(hashes), dtype=np.int64)), "text_hash": pa.array(list(hashes), pa.string())})
+
+
 class DuckDBEmbeddingCache:
     """Embeddings by (model, text hash) in the project's own database."""
 
@@ -28,8 +33,7 @@ class DuckDBEmbeddingCache:
         if not len(hashes) or not Path(self.db_path).exists():
             return None
         with connect(self.db_path) as con:
-            con.register("_want", pa.table({"i": pa.array(np.arange(len(hashes), dtype=np.int64)),
-                                            "text_hash": pa.array(list(hashes), pa.string())}))
+            con.register("_want", _wanted(hashes))
             return con.execute(f'SELECT {columns} FROM _want w JOIN "{EMBEDDING_CACHE.name}" c USING (text_hash) '
                                "WHERE c.model = ?" + (" ORDER BY w.i" if ordered else ""), [model]).to_arrow_table()
 
@@ -87,8 +91,7 @@ class DuckDBTermCache:
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """See narratives/label.py ``TermCache``: one connection, which also stores the texts the cache lacks."""
         with connect(self.db_path) as con:
-            con.register("_want", pa.table({"i": pa.array(np.arange(len(hashes), dtype=np.int64)),
-                                            "text_hash": pa.array(list(hashes), pa.string())}))
+            con.register("_want", _wanted(hashes))
             flat, lens = self._read(con, version, len(hashes))
             missing = np.flatnonzero(lens < 0)
             if len(missing):
