@@ -17,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from prefect import Flow, get_run_logger, task, unmapped
+from prefect import get_run_logger, task, unmapped
 from functools import lru_cache, partial
 
 from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.heartbeat import BeatingFlow, beating
 from narratives import assemble as assemble_mod
 from narratives import caches
 from narratives import chunks
@@ -233,11 +234,12 @@ def finish_run_task(db: str, run_id: str, status: str, counts: dict | None = Non
     store.finish_run(db, run_id, status, counts, error)
 
 
-class PlainParametersFlow(Flow):
-    """Prefect's ``Flow``, whose run parameters go to the API as they are when they are plain JSON values (the
-    flow's are: paths, a unit, a flag, seconds). Prefect's own ``serialize_parameters`` passes every value through
-    FastAPI's ``jsonable_encoder``, which returns such values unchanged but imports FastAPI (0.1-0.25 s of every
-    `narratives run`, where nothing else needs it); any other value still goes through Prefect's."""
+class PlainParametersFlow(BeatingFlow):
+    """Prefect's ``Flow`` (its heartbeats sent as flows/heartbeat.py says), whose run parameters go to the API as
+    they are when they are plain JSON values (the flow's are: paths, a unit, a flag, seconds). Prefect's own
+    ``serialize_parameters`` passes every value through FastAPI's ``jsonable_encoder``, which returns such values
+    unchanged but imports FastAPI (0.1-0.25 s of every `narratives run`, where nothing else needs it); any other
+    value still goes through Prefect's."""
 
     def serialize_parameters(self, parameters: dict) -> dict:
         if all(v is None or type(v) in (str, int, float, bool) for v in parameters.values()):
@@ -271,7 +273,7 @@ def narratives_flow(
     report = report or cfg.output.report
     tables_dir = tables_dir or cfg.output.tables_dir
     run_id = store.new_run_id()
-    with store.run_lock(db, wait_seconds), _fewer_collections():
+    with beating(), store.run_lock(db, wait_seconds), _fewer_collections():
         start_run_task(db, run_id, cfg.config_hash(), str(input_path))
         exporting = None
         try:

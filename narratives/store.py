@@ -51,7 +51,8 @@ def _ddl(table: TableDef) -> str:
 
 
 _HELD: dict[str, duckdb.DuckDBPyConnection] = {}  # databases held open by held_open() in this process
-_CLOSING: dict[str, threading.Thread] = {}  # their closes (checkpoints) still running
+_CHECKPOINTS: dict[str, threading.Thread] = {}  # their checkpoints after a commit, still running
+_CLOSING: dict[str, threading.Thread] = {}  # their closes still running
 
 
 def _key(p: Path) -> str:
@@ -91,12 +92,14 @@ def connect(db_path: str | Path, read_only: bool = False) -> Iterator[duckdb.Duc
 
 @contextmanager
 def held_open(db_path: str | Path) -> Iterator[None]:
-    """Hold the database open for the steps inside (a run's commit, Parquet export and report, back to back), then
-    close it in a background thread: DuckDB writes the committed changes from its log into the file (a
-    checkpoint, 0.3 s after a 30k-claim commit) when the last connection closes, and this lets that overlap
-    with what the process does next (Prefect ending the flow run). The changes are durable before (committed
-    to DuckDB's write-ahead log, replayed on the next open if the process dies first); a connection opened in
-    this process while the checkpoint runs waits for it, and the process waits for it before exiting."""
+    """Hold the database open for the steps inside (a run's commit, Parquet export and report, back to back), and
+    write each commit into the file in a background thread (DuckDB's checkpoint: it copies the committed changes
+    from its write-ahead log into the file, 0.3 s after a 30k-claim commit, and would otherwise run when the
+    last connection closes). The checkpoint runs beside the steps after the commit (DuckDB lets them read
+    meanwhile); the database is closed in a background thread after the block, once the checkpoint is done.
+    The changes are durable before (committed to the log, replayed on the next open if the process dies
+    first); a connection opened in this process while the close runs waits for it, and the process waits for it
+    before exiting."""
     p = Path(db_path)
     p.parent.mkdir(parents=True, exist_ok=True)
     key = _key(p)
@@ -107,13 +110,38 @@ def held_open(db_path: str | Path) -> Iterator[None]:
         yield
     finally:
         del _HELD[key]
-        closer = threading.Thread(target=_close, args=(keeper, key), name=f"duckdb-checkpoint {p.name}")
+        closer = threading.Thread(target=_close, args=(keeper, key, _CHECKPOINTS.pop(key, None)),
+                                  name=f"duckdb-close {p.name}")
         _CLOSING[key] = closer
         closer.start()
 
 
-def _close(con: duckdb.DuckDBPyConnection, key: str) -> None:
+def _checkpoint_held(p: Path) -> None:
+    """After a commit to a database :func:`held_open` holds: checkpoint it in a background thread."""
+    key = _key(p)
+    keeper = _HELD.get(key)
+    if keeper is None or key in _CHECKPOINTS:  # not held, or a checkpoint already on its way
+        return
+    cursor = keeper.cursor()
+    thread = threading.Thread(target=_checkpoint, args=(cursor, key), name=f"duckdb-checkpoint {p.name}")
+    _CHECKPOINTS[key] = thread
+    thread.start()
+
+
+def _checkpoint(cursor: duckdb.DuckDBPyConnection, key: str) -> None:
     try:
+        cursor.execute("CHECKPOINT")
+    except Exception as err:  # noqa: BLE001 - the close checkpoints again; the commit stands either way
+        print(f"narratives: checkpointing {key} failed ({type(err).__name__}: {err}); it is retried at close",
+              file=sys.stderr)
+    finally:
+        cursor.close()
+
+
+def _close(con: duckdb.DuckDBPyConnection, key: str, checkpoint: threading.Thread | None = None) -> None:
+    try:
+        if checkpoint is not None:
+            checkpoint.join()
         con.close()
     except Exception as err:  # noqa: BLE001 - the commit stands (the log is replayed on the next open)
         print(f"narratives: closing {key} failed ({type(err).__name__}: {err}); the next open replays its log",
@@ -339,6 +367,7 @@ def commit_results(db_path: str | Path, run_id: str, new_articles: pd.DataFrame,
         except Exception:
             con.execute("ROLLBACK")
             raise
+    _checkpoint_held(Path(db_path))
 
 
 def _claims_difference(stored: pd.DataFrame | None, new: pd.DataFrame | None

@@ -24,12 +24,87 @@ def period_start(ts: pd.Series, grain: str) -> pd.Series:
     raise ValueError(f"grain={grain!r} must be one of 'day', 'week', 'month'")
 
 
-def _counts(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    return df.groupby(keys, dropna=False, sort=True).agg(
-        n_claims=(C.claim_id, "size"),
-        n_articles=(C.article_id, "nunique"),
-        n_outlets=(C.outlet, "nunique"),
-    ).reset_index()
+def _codes(values) -> tuple[np.ndarray, np.ndarray]:
+    """(integer code of each value, the distinct values in order of first appearance); a missing value is a value
+    of its own, as in ``groupby(dropna=False)``."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _groups(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group of each row, one row of each group) for the distinct tuples of non-negative integer ``codes``,
+    groups in sorted order of the tuples."""
+    key, room = codes[0], int(codes[0].max(initial=0)) + 1
+    for c in codes[1:]:
+        width = int(c.max(initial=0)) + 1
+        if room * width >= 2**62:  # too many combinations for one int64 key: sort the rows of codes instead
+            _, first, group = np.unique(np.stack(codes, axis=1), axis=0, return_index=True, return_inverse=True)
+            return group.reshape(-1), first
+        key, room = key * width + c, room * width
+    _, first, group = np.unique(key, return_index=True, return_inverse=True)
+    return group.reshape(-1), first
+
+
+def _n_distinct(group: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """How many distinct ``values`` (integer codes) each group holds."""
+    _, first = _groups(group, values)
+    return np.bincount(group[first], minlength=n_groups)
+
+
+def _grain_rows(nid: np.ndarray, period: np.ndarray, outlet: np.ndarray, article: np.ndarray,
+                outlet_names: np.ndarray) -> pd.DataFrame:
+    """One grain's rows: per narrative and period, for all outlets (outlet NULL) and for each outlet. ``nid``: the
+    claims' narrative (-1: unassigned); ``period``: their period start; ``outlet``, ``article``: integer codes."""
+    p_code, _ = _codes(period)
+    total_all = np.bincount(p_code)
+    po_group, _ = _groups(p_code, outlet)
+    total_outlet = np.bincount(po_group)
+    on = np.flatnonzero(nid >= 0)
+    n_code, _ = _codes(nid[on])
+    parts = []
+    for per_outlet in (False, True):
+        group, first = _groups(n_code, p_code[on], outlet[on]) if per_outlet else _groups(n_code, p_code[on])
+        at = on[first]  # one claim of each group
+        n = len(first)
+        n_claims = np.bincount(group, minlength=n)
+        total = total_outlet[po_group[at]] if per_outlet else total_all[p_code[at]]
+        parts.append(pd.DataFrame({
+            T.narrative_id: nid[at], T.period_start: period[at],
+            T.outlet: outlet_names[outlet[at]] if per_outlet else np.full(n, None, dtype=object),
+            T.n_claims: n_claims, T.n_articles: _n_distinct(group, article[on], n),
+            T.n_outlets: np.ones(n, dtype=np.int64) if per_outlet else _n_distinct(group, outlet[on], n),
+            T.share: n_claims / total}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _in_order(ts: pd.DataFrame) -> pd.DataFrame:
+    """``ts`` sorted by grain, narrative, period and outlet (all outlets first), ties in their order: as
+    ``sort_values([...], na_position="first", kind="stable")``, from integer keys."""
+    def rank(col: str) -> np.ndarray:  # missing first (-1), then in string order
+        return pd.factorize(ts[col].to_numpy(dtype=object), sort=True)[0].astype(np.int64)
+
+    period = ts[T.period_start].to_numpy().astype("datetime64[ns]").astype(np.int64)
+    order = np.lexsort((rank(T.outlet), period, ts[T.narrative_id].to_numpy(dtype=np.int64), rank(T.grain)))
+    return ts.iloc[order][NARRATIVE_TIMESERIES.columns].reset_index(drop=True)
+
+
+def _unordered(claims: pd.DataFrame, grains: list[str]) -> list[pd.DataFrame]:
+    """The rows of ``narrative_timeseries`` per grain, not yet in order."""
+    dated = claims[claims[C.published_at].notna()]
+    assigned = dated[C.narrative_id].notna().to_numpy()
+    if not assigned.any():
+        return []
+    nid = np.where(assigned, pd.to_numeric(dated[C.narrative_id]).fillna(-1).to_numpy(), -1).astype(np.int64)
+    outlet, outlet_names = _codes(dated[C.outlet].fillna("(unknown)"))
+    article, _ = _codes(dated[C.article_id])
+    return [_grain_rows(nid, period_start(dated[C.published_at], grain).to_numpy(), outlet, article, outlet_names)
+            .assign(**{T.grain: grain}) for grain in grains]
+
+
+def _ordered(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    return _in_order(pd.concat(frames, ignore_index=True)) if frames else \
+        NARRATIVE_TIMESERIES.schema.empty_table().to_pandas()
 
 
 def narrative_timeseries(claims: pd.DataFrame, grains: list[str]) -> pd.DataFrame:
@@ -38,34 +113,7 @@ def narrative_timeseries(claims: pd.DataFrame, grains: list[str]) -> pd.DataFram
     ``share`` divides by all dated claims (assigned or not) in the same period and outlet scope, so a change in
     scraping volume does not look like growth. Undated claims are excluded.
     """
-    dated = claims[claims[C.published_at].notna()].copy()
-    frames = []
-    for grain in grains:
-        if dated.empty:
-            break
-        d = dated.assign(**{T.period_start: period_start(dated[C.published_at], grain)})
-        d[C.outlet] = d[C.outlet].fillna("(unknown)")
-        assigned = d[d[C.narrative_id].notna()]
-        if assigned.empty:
-            continue
-        # all outlets together
-        tot_all = d.groupby(T.period_start).size().rename("total")
-        a = _counts(assigned, [C.narrative_id, T.period_start]).join(tot_all, on=T.period_start)
-        a[T.outlet] = None
-        # per outlet
-        tot_out = d.groupby([T.period_start, C.outlet]).size().rename("total")
-        b = _counts(assigned, [C.narrative_id, T.period_start, C.outlet]).join(tot_out, on=[T.period_start, C.outlet])
-        b[T.n_outlets] = 1
-        both = pd.concat([a, b], ignore_index=True)
-        both[T.share] = both["n_claims"] / both.pop("total")
-        both[T.grain] = grain
-        frames.append(both)
-    if not frames:
-        return NARRATIVE_TIMESERIES.schema.empty_table().to_pandas()
-    out = pd.concat(frames, ignore_index=True)
-    out[T.narrative_id] = out[T.narrative_id].astype("int64")
-    out = out.sort_values([T.grain, T.narrative_id, T.period_start, T.outlet], na_position="first", kind="stable")
-    return out[NARRATIVE_TIMESERIES.columns].reset_index(drop=True)
+    return _ordered(_unordered(claims, grains))
 
 
 def narrative_extent(claims: pd.DataFrame) -> pd.DataFrame:
@@ -117,10 +165,6 @@ def update_timeseries(previous: pd.DataFrame | None, claims: pd.DataFrame, chang
     for grain in grains:
         periods = set(period_start(touched[C.published_at], grain))
         in_touched = period_start(dated[C.published_at], grain).isin(periods)
-        fresh = narrative_timeseries(dated[in_touched], [grain])
-        old = previous[(previous[T.grain] == grain) & ~previous[T.period_start].isin(periods)]
-        frames += [old, fresh]
-    out = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else \
-        NARRATIVE_TIMESERIES.schema.empty_table().to_pandas()
-    out = out.sort_values([T.grain, T.narrative_id, T.period_start, T.outlet], na_position="first", kind="stable")
-    return out[NARRATIVE_TIMESERIES.columns].reset_index(drop=True)
+        frames += _unordered(dated[in_touched], [grain])
+        frames.append(previous[(previous[T.grain] == grain) & ~previous[T.period_start].isin(periods)])
+    return _ordered(frames)

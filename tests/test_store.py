@@ -207,3 +207,26 @@ def test_held_open_shares_the_database_and_checkpoints_it_after_in_the_backgroun
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "2"
     with store.run_lock(db, wait_seconds=10):  # the lock was handed on (by a thread, after the checkpoint)
         pass
+
+
+def test_a_commit_to_a_held_database_is_checkpointed_beside_the_next_steps(tmp_path):
+    """commit_results on a held database starts DuckDB's checkpoint in a thread: the log is written into the file
+    while the database is still held and read (as the export and the report read it), and the close after is
+    left with nothing to write."""
+    db = tmp_path / "n.duckdb"
+    store.start_run(db, "r0", "cfg", None)
+    wal = tmp_path / "n.duckdb.wal"
+    claims = pd.DataFrame([_claim(0)])
+    with store.held_open(db):
+        store.commit_results(db, "r0", empty(ARTICLES), [], {"claims": claims})
+        checkpoint = store._CHECKPOINTS.get(store._key(db))
+        assert checkpoint is not None
+        with store.connect(db, read_only=True) as con:  # reading while it runs
+            assert con.execute("SELECT count(*) FROM claims").fetchone()[0] == 1
+        checkpoint.join()
+        assert not wal.exists() or wal.stat().st_size == 0  # in the file before the close
+        store.commit_results(db, "r0", empty(ARTICLES), [], {"claims": claims})
+        assert store._CHECKPOINTS.get(store._key(db)) is checkpoint  # one per hold: the close writes the rest
+    store._CLOSING.get(store._key(db), checkpoint).join()
+    assert store.read_tables(db, ["claims"])["claims"]["claim_id"].tolist() == ["c0"]
+    assert not store._CHECKPOINTS and not wal.exists()

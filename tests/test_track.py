@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 
 from narratives.track import narrative_extent, narrative_timeseries, period_start
@@ -41,3 +42,53 @@ def test_extent():
     ext = narrative_extent(claims_frame())
     assert ext.loc[1, "size"] == 3 and ext.loc[1, "n_outlets"] == 2
     assert ext.loc[2, "first_seen"] == pd.Timestamp("2026-01-13")
+
+
+def _reference_timeseries(claims, grains):
+    """The pandas groupby version narrative_timeseries replaced (same rows, same order)."""
+    def counts(df, keys):
+        return df.groupby(keys, dropna=False, sort=True).agg(
+            n_claims=("claim_id", "size"), n_articles=("article_id", "nunique"), n_outlets=("outlet", "nunique"),
+        ).reset_index()
+
+    dated = claims[claims["published_at"].notna()].copy()
+    frames = []
+    for grain in grains:
+        d = dated.assign(period_start=period_start(dated["published_at"], grain))
+        d["outlet"] = d["outlet"].fillna("(unknown)")
+        assigned = d[d["narrative_id"].notna()]
+        if assigned.empty:
+            continue
+        a = counts(assigned, ["narrative_id", "period_start"]).join(d.groupby("period_start").size().rename("total"),
+                                                                    on="period_start")
+        a["outlet"] = None
+        b = counts(assigned, ["narrative_id", "period_start", "outlet"]).join(
+            d.groupby(["period_start", "outlet"]).size().rename("total"), on=["period_start", "outlet"])
+        b["n_outlets"] = 1
+        both = pd.concat([a, b], ignore_index=True)
+        both["share"] = both["n_claims"] / both.pop("total")
+        both["grain"] = grain
+        frames.append(both)
+    out = pd.concat(frames, ignore_index=True)
+    out["narrative_id"] = out["narrative_id"].astype("int64")
+    out = out.sort_values(["grain", "narrative_id", "period_start", "outlet"], na_position="first", kind="stable")
+    return out[["narrative_id", "grain", "period_start", "outlet", "n_claims", "n_articles", "n_outlets", "share"]]
+
+
+def test_timeseries_equals_the_groupby_version_on_random_claims():
+    rng = np.random.default_rng(3)
+    n = 3000
+    df = pd.DataFrame({
+        "claim_id": [f"c{i}" for i in range(n)],
+        "article_id": [f"a{i}" for i in rng.integers(0, 900, n)],
+        "outlet": pd.Series(rng.choice(["RT", "Sputnik", "TASS", "News Front", "Äpfel", None], n), dtype=object),
+        "published_at": (pd.Timestamp("2025-12-20") + pd.to_timedelta(rng.integers(0, 90 * 24, n), unit="h"))
+        .astype("datetime64[us]"),
+        "narrative_id": pd.array(rng.integers(-1, 40, n), dtype="Int64"),
+    })
+    df.loc[df["narrative_id"] == -1, "narrative_id"] = pd.NA
+    df.loc[rng.random(n) < 0.05, "published_at"] = pd.NaT
+    got = narrative_timeseries(df, ["day", "week", "month"])
+    want = _reference_timeseries(df, ["day", "week", "month"])
+    assert len(got) > 2000 and got["outlet"].isna().any() and (got["outlet"] == "(unknown)").any()
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False)
