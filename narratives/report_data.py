@@ -164,7 +164,8 @@ def _timelines(claims: pd.DataFrame, weeks: dict[pd.Timestamp, int]) -> dict[int
     d["name"] = [o if (n, o) in top else "other outlets" for n, o in zip(d["n"].tolist(), d["o"].tolist())]
     counts = d.groupby(["n", "name", "w"]).size()
     out: dict[int, dict[str, list]] = {}
-    for (n, name, w), k in counts.items():
+    keys = [counts.index.get_level_values(i).tolist() for i in range(3)]  # (not items(): a tuple per row)
+    for n, name, w, k in zip(*keys, counts.tolist()):
         out.setdefault(int(n), {}).setdefault(name, []).append([int(w), int(k)])
     return {n: {"series": [{"outlet": o, "points": pts} for o, pts in
                            sorted(series.items(), key=lambda kv: order.get((n, kv[0]), TIMELINE_OUTLETS))]}
@@ -223,14 +224,23 @@ def _drift(weekly: pd.DataFrame, texts: dict) -> dict[int, list[dict]]:
     return out
 
 
-def _spread(r: dict | None, outs: list[dict]) -> dict | None:
+def _outlet_rows(outlets: pd.DataFrame) -> dict[int, list[list]]:
+    """Each narrative's outlets as its card lists them, [outlet, claims, lag in days], earliest first and ties by
+    outlet name (one sort of the whole table: a stable sort keeps that order within each narrative)."""
+    nid, outlet, n, lag = _lists(outlets, O.narrative_id, O.outlet, O.n_claims, O.lag_days)
+    out: dict[int, list[list]] = {}
+    for i in sorted(range(len(nid)), key=lambda i: (lag[i], str(outlet[i]))):
+        if not _na(nid[i]):
+            out.setdefault(int(nid[i]), []).append([_s(outlet[i]), int(n[i]), _num(lag[i], 1)])
+    return out
+
+
+def _spread(r: dict | None, outs: list[list]) -> dict | None:
     if r is None:
         return None
-    outs = sorted(outs, key=lambda o: (o[O.lag_days], str(o[O.outlet])))
     return {"first_outlet": _s(r[SP.first_outlet]), "first_seen": _date(r[SP.first_seen]),
             "days_to": [_num(r[SP.days_to_2_outlets], 1), _num(r[SP.days_to_3_outlets], 1), _num(r[SP.days_to_5_outlets], 1)],
-            "n_reprints": 0 if _na(r[SP.n_reprints]) else int(r[SP.n_reprints]),
-            "outlets": [[_s(o[O.outlet]), int(o[O.n_claims]), _num(o[O.lag_days], 1)] for o in outs]}
+            "n_reprints": 0 if _na(r[SP.n_reprints]) else int(r[SP.n_reprints]), "outlets": outs}
 
 
 def _projection(narrs: pd.DataFrame) -> dict[int, tuple[float, float]]:
@@ -326,7 +336,7 @@ def report_data(tables: dict[str, pd.DataFrame], title: str = "Narratives report
     weeks = sorted(pd.DatetimeIndex(_week(dated).unique())) if len(dated) else []
     timelines = _timelines(claims, {w: i for i, w in enumerate(weeks)})
     growth = _growth(claims)
-    outs, spread = _records(t["narrative_outlets"], O.narrative_id), _records(t["narrative_spread"], SP.narrative_id)
+    outs, spread = _outlet_rows(t["narrative_outlets"]), _records(t["narrative_spread"], SP.narrative_id)
     all_drift = t["narrative_drift"]
     weekly = all_drift[all_drift[D.grain] == "week"]  # the periods the report shows (the score is over all grains)
     weekly = weekly.sort_values([D.narrative_id, D.period_start], kind="stable").groupby(D.narrative_id).tail(DRIFT_PERIODS)
