@@ -321,7 +321,7 @@ def _fewer_collections():
 
 def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool, tail: ExitStack) -> dict:
     """The steps between ingest and the one-transaction commit (the flow's body); the database is held open from
-    the commit until ``tail`` closes (its checkpoint then runs while Prefect ends the flow run)."""
+    the commit until ``tail`` closes (store.held_open: its checkpoint runs beside the export and the report)."""
     ingested = ingest_task(input_path, cfg)
     state = load_state_task(db)
     records, q_known, n_known = split_new_task(ingested.records, state.articles)

@@ -61,7 +61,7 @@ def _key(p: Path) -> str:
 
 def _open(p: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     closing = _CLOSING.get(_key(p))
-    if closing is not None:  # a held database's checkpoint is still running: open it as it left it
+    if closing is not None:  # a held database is still closing (checkpoint, close): open it as it left it
         closing.join()
     try:
         return duckdb.connect(str(p), read_only=read_only)
@@ -302,7 +302,7 @@ def run_lock(db_path: str | Path, wait_seconds: float = 0.0) -> Iterator[None]:
         closing = _CLOSING.get(_key(Path(db_path)))
         if closing is None:
             os.close(fd)  # releases the lock
-        else:  # the run's last checkpoint is still running (held_open): the next run starts after it
+        else:  # the database is still closing (held_open: checkpoint, close): the next run starts after it
             threading.Thread(target=_release_after, args=(closing, fd), name="narratives-run-lock").start()
 
 
