@@ -47,6 +47,41 @@ def test_schema_creation_and_migration_adds_columns(tmp_path):
     assert set(ALL_TABLES) <= tables
 
 
+def test_tables_are_checked_once_per_locked_run_and_on_every_connection_otherwise(tmp_path, monkeypatch):
+    db = tmp_path / "n.duckdb"
+    checks = []
+    real = store.ensure_schema
+    monkeypatch.setattr(store, "ensure_schema", lambda con: (checks.append(1), real(con)))
+
+    def drop_narratives_elsewhere() -> None:  # what an older narratives or a user could do between runs
+        con = duckdb.connect(str(db))
+        con.execute("DROP TABLE narratives")
+        con.close()
+
+    with store.connect(db):
+        pass
+    drop_narratives_elsewhere()
+    with store.connect(db) as con:  # no run lock: every read-write connection checks, and mends
+        assert con.execute("SELECT count(*) FROM narratives").fetchone() == (0,)
+    assert len(checks) == 2
+    with store.run_lock(db):  # a run: its first read-write connection checks, the later ones trust it
+        for _ in range(3):
+            with store.connect(db) as con:
+                con.execute("SELECT count(*) FROM narratives")
+        with store.held_open(db):
+            with store.connect(db):
+                pass
+    assert len(checks) == 2 + 1
+    drop_narratives_elsewhere()  # after the run the next connection checks again
+    with store.connect(db) as con:
+        assert con.execute("SELECT count(*) FROM narratives").fetchone() == (0,)
+    assert len(checks) == 4
+    with store.run_lock(db):  # and so does the next run's first one
+        with store.connect(db):
+            pass
+    assert len(checks) == 5
+
+
 def test_runs_lifecycle(tmp_path):
     db = tmp_path / "n.duckdb"
     store.start_run(db, "r1", "cfg", "in.jsonl")
