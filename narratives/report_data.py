@@ -263,29 +263,31 @@ def _projection(narrs: pd.DataFrame) -> dict[int, tuple[float, float]]:
     return {int(n): (float(x), float(y)) for n, (x, y) in zip(have[N.narrative_id], P)}
 
 
-def _jitter(claim_id: str) -> tuple[float, float]:
-    h = hashlib.blake2b(str(claim_id).encode(), digest_size=8).digest()
-    a = int.from_bytes(h[:4], "little") / 2**32 * 2 * np.pi
-    r = np.sqrt(int.from_bytes(h[4:], "little") / 2**32)
-    return float(np.cos(a) * r), float(np.sin(a) * r)
+def _jitter(claim_ids: list) -> tuple[np.ndarray, np.ndarray]:
+    """Each claim's fixed offset in the unit disc, from a hash of its id (x, y arrays)."""
+    h = np.frombuffer(b"".join(hashlib.blake2b(str(c).encode(), digest_size=8).digest() for c in claim_ids),
+                      dtype="<u4").reshape(-1, 2).astype(np.float64)
+    a = h[:, 0] / 2**32 * 2 * np.pi
+    r = np.sqrt(h[:, 1] / 2**32)
+    return np.cos(a) * r, np.sin(a) * r
 
 
 def claim_map(claims: pd.DataFrame, narrs: pd.DataFrame) -> dict:
     pos = _projection(narrs)
     assigned = claims[claims[C.narrative_id].notna()]
-    if len(assigned) > MAP_POINTS:  # deterministic sample by claim id hash
-        key = pd.Series([hashlib.blake2b(str(c).encode(), digest_size=4).hexdigest()
-                         for c in assigned[C.claim_id].tolist()], index=assigned.index)
-        assigned = assigned.loc[key.sort_values(kind="stable").index[:MAP_POINTS]]
-    pts = []
-    spread = 0.06
-    for cid, nid, m in zip(*_lists(assigned, C.claim_id, C.narrative_id, C.membership)):
-        if int(nid) not in pos:
-            continue
-        x, y = pos[int(nid)]
-        jx, jy = _jitter(cid)
-        scale = spread * (0.3 + (1.0 - (0.0 if _na(m) else float(m))) * 2)
-        pts.append([round(x + jx * scale, 4), round(y + jy * scale, 4), int(nid)])
+    if len(assigned) > MAP_POINTS:  # deterministic sample: the claims whose id hashes sort first
+        key = np.frombuffer(b"".join(hashlib.blake2b(str(c).encode(), digest_size=4).digest()
+                                     for c in assigned[C.claim_id].tolist()), dtype=">u4")
+        assigned = assigned.iloc[np.argsort(key, kind="stable")[:MAP_POINTS]]
+    nids = assigned[C.narrative_id].to_numpy(dtype=np.float64).astype(np.int64)
+    keep = np.array([n in pos for n in nids.tolist()], dtype=bool)  # narratives without a centroid are not drawn
+    nids = nids[keep]
+    xy = np.array([pos[n] for n in nids.tolist()], dtype=np.float64).reshape(-1, 2)
+    jx, jy = _jitter(assigned[C.claim_id].to_numpy(dtype=object)[keep].tolist())
+    m = pd.to_numeric(assigned[C.membership], errors="coerce").to_numpy(dtype=np.float64)[keep]
+    scale = 0.06 * (0.3 + (1.0 - np.where(np.isnan(m), 0.0, m)) * 2)
+    x, y = (xy[:, 0] + jx * scale).tolist(), (xy[:, 1] + jy * scale).tolist()
+    pts = [[round(a, 4), round(b, 4), n] for a, b, n in zip(x, y, nids.tolist())]
     return {"points": pts, "n_claims": int(len(claims[claims[C.narrative_id].notna()])),
             "centres": [[round(x, 4), round(y, 4), n] for n, (x, y) in pos.items()]}
 

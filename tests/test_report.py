@@ -167,6 +167,38 @@ def test_heatmap_and_map():
     assert d["map"]["n_claims"] == 6 and {p[2] for p in d["map"]["points"]} == {1, 2}
 
 
+def test_claim_map_samples_by_id_hash_and_jitters_each_claim_the_same_way(monkeypatch):
+    """The map's sample and offsets equal the per-claim definition: the claims whose blake2b(id) sort first, each
+    drawn at its narrative's centre plus an offset in the disc from the hash of its id, farther for weaker
+    members; claims of narratives the table lacks are not drawn."""
+    from narratives import report_data as rd
+
+    monkeypatch.setattr(rd, "MAP_POINTS", 40)
+    rng = np.random.default_rng(3)
+    narrs = frame(NARRATIVES, [{"narrative_id": i, "size": 10, "centroid": rng.normal(size=8).tolist()} for i in range(1, 5)])
+    claims = frame(CLAIMS, [{"claim_id": f"c{i}", "narrative_id": [1, 2, 3, 9, None][i % 5],
+                             "membership": None if i % 7 == 0 else float(rng.uniform())} for i in range(120)])
+    got = rd.claim_map(claims, narrs)
+
+    pos = rd._projection(narrs)
+    assigned = claims[claims["narrative_id"].notna()]
+    key = [hashlib.blake2b(c.encode(), digest_size=4).hexdigest() for c in assigned["claim_id"]]
+    want = []
+    for i in sorted(range(len(assigned)), key=lambda i: key[i])[:40]:
+        cid, nid, m = assigned.iloc[i][["claim_id", "narrative_id", "membership"]]
+        if int(nid) not in pos:
+            continue
+        h = hashlib.blake2b(cid.encode(), digest_size=8).digest()
+        a = int.from_bytes(h[:4], "little") / 2**32 * 2 * np.pi
+        r = np.sqrt(int.from_bytes(h[4:], "little") / 2**32)
+        scale = 0.06 * (0.3 + (1.0 - (0.0 if pd.isna(m) else float(m))) * 2)
+        x, y = pos[int(nid)]
+        want.append([round(x + float(np.cos(a) * r) * scale, 4), round(y + float(np.sin(a) * r) * scale, 4), int(nid)])
+    assert got["points"] == want
+    assert 25 <= len(want) < 40 and {p[2] for p in want} == {1, 2, 3}
+    assert got["n_claims"] == 96
+
+
 def test_hostile_text_never_appears_as_markup():
     page = render_report(make_tables())
     body = page.split("<body>", 1)[1]
