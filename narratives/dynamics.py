@@ -131,10 +131,15 @@ def narrative_bursts(claims: pd.DataFrame, grains: tuple[str, ...] = ("day", "we
 def _top_per_row(M, n: int, sign: float) -> list[list[int]]:
     """Per row of the sparse matrix ``M``: the columns of its ``n`` largest entries of ``sign * value`` among
     those with ``sign * value > 0``, best first, ties by column."""
-    M = M.tocoo()
+    M = M.tocsr()
+    if not M.has_canonical_format:  # (scipy's products and differences are canonical already)
+        M = M.copy()
+        M.sum_duplicates()
+    # each row's columns ascending (canonical), so the stable sort by row and value breaks ties by column
+    r = np.repeat(np.arange(M.shape[0]), np.diff(M.indptr))
     keep = sign * M.data > 0
-    r, c, v = M.row[keep], M.col[keep], sign * M.data[keep]
-    order = np.lexsort((c, -v, r))
+    r, c, v = r[keep], M.indices[keep], sign * M.data[keep]
+    order = np.lexsort((-v, r))
     r, c = r[order], c[order]
     starts = np.searchsorted(r, np.arange(M.shape[0]))
     rank = np.arange(len(r)) - starts[r]

@@ -124,3 +124,27 @@ def test_drift_of_each_narrative_depends_only_on_its_own_claims():
             a, b = pd.to_numeric(mine[col]).to_numpy(float), pd.to_numeric(alone[col]).to_numpy(float)
             assert np.allclose(a, b, equal_nan=True), col
         assert any(len(t) for t in mine["falling_terms"]) and all(len(t) <= 5 for t in mine["rising_terms"])
+
+
+def test_top_terms_per_row_are_the_largest_positive_entries_ties_by_column():
+    import scipy.sparse as sp
+
+    from narratives.dynamics import _top_per_row
+
+    def reference(M, n, sign):  # every positive entry sorted by row, then value (largest first), then column
+        M = M.tocoo()
+        best: dict[int, list] = {}
+        for r, c, v in sorted(zip(M.row.tolist(), M.col.tolist(), (sign * M.data).tolist()), key=lambda e: (e[0], -e[2], e[1])):
+            if v > 0:
+                best.setdefault(r, []).append(c)
+        return [best.get(r, [])[:n] for r in range(M.shape[0])]
+
+    rng = np.random.default_rng(0)
+    for seed in range(10):
+        A = sp.random(60, 80, density=0.1, random_state=seed, format="csr")
+        A.data = np.round(rng.normal(size=A.nnz), 1)  # many ties
+        B = sp.random(60, 80, density=0.1, random_state=seed + 50, format="csr")
+        for M in (A, A - B, A[::3]):
+            for sign in (1.0, -1.0):
+                assert _top_per_row(M, 5, sign) == reference(M, 5, sign)
+    assert _top_per_row(sp.csr_matrix((2, 3)), 5, 1.0) == [[], []]
