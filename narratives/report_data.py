@@ -280,7 +280,7 @@ def claim_map(claims: pd.DataFrame, narrs: pd.DataFrame) -> dict:
                                      for c in assigned[C.claim_id].tolist()), dtype=">u4")
         assigned = assigned.iloc[np.argsort(key, kind="stable")[:MAP_POINTS]]
     nids = assigned[C.narrative_id].to_numpy(dtype=np.float64).astype(np.int64)
-    keep = np.array([n in pos for n in nids.tolist()], dtype=bool)  # narratives without a centroid are not drawn
+    keep = np.array([n in pos for n in nids.tolist()], dtype=bool)  # (claims of narratives the table lacks: not drawn)
     nids = nids[keep]
     xy = np.array([pos[n] for n in nids.tolist()], dtype=np.float64).reshape(-1, 2)
     jx, jy = _jitter(assigned[C.claim_id].to_numpy(dtype=object)[keep].tolist())

@@ -304,6 +304,7 @@ def run_lock(db_path: str | Path, wait_seconds: float = 0.0) -> Iterator[None]:
     key = _key(Path(db_path))
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + max(wait_seconds, 0.0)
+    locked = False
     try:
         while True:
             try:
@@ -319,14 +320,16 @@ def run_lock(db_path: str | Path, wait_seconds: float = 0.0) -> Iterator[None]:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} since {utcnow():%Y-%m-%d %H:%M:%S} UTC".encode(), 0)
         _LOCKED.add(key)
+        locked = True
         if Path(db_path).exists():
             with connect(db_path) as con:
                 con.execute(f'UPDATE "{RUNS.name}" SET status = \'interrupted\', '
                             "error = 'the process ended before the run finished (killed?)' WHERE status = 'running'")
         yield
     finally:
-        _LOCKED.discard(key)
-        _SCHEMA_CHECKED.discard(key)
+        if locked:  # (a refused attempt leaves the holder's marks alone)
+            _LOCKED.discard(key)
+            _SCHEMA_CHECKED.discard(key)
         closing = _CLOSING.get(key)
         if closing is None:
             os.close(fd)  # releases the lock

@@ -68,6 +68,9 @@ def test_tables_are_checked_once_per_locked_run_and_on_every_connection_otherwis
         for _ in range(3):
             with store.connect(db) as con:
                 con.execute("SELECT count(*) FROM narratives")
+        with pytest.raises(NarrativesError, match="in use by another narratives run"):
+            with store.run_lock(db):  # a second run refused meanwhile changes nothing for the first
+                pass
         with store.held_open(db):
             with store.connect(db):
                 pass
