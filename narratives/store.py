@@ -82,11 +82,12 @@ def connect(db_path: str | Path, read_only: bool = False) -> Iterator[duckdb.Duc
     if read_only and not p.exists():
         raise NarrativesError(f"database {str(p)!r} does not exist; run `narratives run INPUT --db {p}` first")
     p.parent.mkdir(parents=True, exist_ok=True)
-    held = _key(p) in _HELD
+    key = _key(p)
+    held = key in _HELD
     con = _open(p, read_only and not held)  # (one process cannot open a file read-only and read-write at once)
     try:
         if not read_only and not held:
-            _ensure_schema_once(con, _key(p))
+            _ensure_schema_once(con, key)
         yield con
     finally:
         con.close()
