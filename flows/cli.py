@@ -8,7 +8,7 @@ import gc
 import os
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 DEMO_DIR = "demo_data"
@@ -70,21 +70,26 @@ def _collector_paused():
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    with _collector_paused():
-        from narratives.config import load_config
-        from narratives.ingest import check_input
+    with ExitStack() as run:
+        with _collector_paused():
+            from narratives.config import load_config
+            from narratives.ingest import check_input
+            from narratives.store import reserved_run
 
-        check_input(args.input)  # fail fast, before a Prefect server starts
-        cfg = load_config(args.config)
-        from flows.runners import configured_flow
+            check_input(args.input)  # fail fast, before a Prefect server starts
+            cfg = load_config(args.config)
+            # The database's run lock is taken before Prefect is imported (a busy database is refused at once), and
+            # the run's starting state is read meanwhile on the other core; the flow's own lock enters it.
+            run.enter_context(reserved_run(args.db or cfg.output.db, getattr(args, "wait", 0.0)))
+            from flows.runners import configured_flow
 
-        narratives_flow = configured_flow(cfg)  # refuses runner.kind 'dask' without a Prefect server
-    started = time.time()
-    summary = narratives_flow(
-        input_path=str(args.input), config_path=args.config, db=args.db, report=args.report,
-        tables_dir=args.tables_dir, unit=args.unit, recluster=getattr(args, "recluster", False),
-        wait_seconds=getattr(args, "wait", 0.0),
-    )
+            narratives_flow = configured_flow(cfg)  # refuses runner.kind 'dask' without a Prefect server
+        started = time.time()
+        summary = narratives_flow(
+            input_path=str(args.input), config_path=args.config, db=args.db, report=args.report,
+            tables_dir=args.tables_dir, unit=args.unit, recluster=getattr(args, "recluster", False),
+            wait_seconds=getattr(args, "wait", 0.0),
+        )
     _print_summary(summary, started)
     return 0
 

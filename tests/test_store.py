@@ -268,3 +268,61 @@ def test_a_commit_to_a_held_database_is_checkpointed_beside_the_next_steps(tmp_p
     store._CLOSING.get(store._key(db), checkpoint).join()
     assert store.read_tables(db, ["claims"])["claims"]["claim_id"].tolist() == ["c0"]
     assert not store._CHECKPOINTS and not wal.exists()
+
+
+def test_reserved_run_hands_its_lock_and_read_ahead_state_to_the_run(tmp_path, monkeypatch):
+    """reserved_run (the CLI's: lock taken before Prefect is imported) lets the run's own run_lock enter without
+    locking again, refuses other runs meanwhile, and its load_state takes the state read ahead in a thread: the
+    same state a read under the lock gives, the lock's own 'interrupted' marking included; read once, then read
+    afresh."""
+    db = tmp_path / "n.duckdb"
+    store.commit_results(db, "r1", pd.DataFrame([article(i) for i in range(3)]), [], {"claims": pd.DataFrame(
+        [_claim(i) for i in range(4)])}, counts={"mode": "full"})
+    store.start_run(db, "r2", "h", None)  # killed: still 'running'
+    reads = []
+    real = store._read_state
+    monkeypatch.setattr(store, "_read_state", lambda p: reads.append(p) or real(p))
+    with store.reserved_run(db):
+        with store.run_lock(db):  # the run's own lock enters the reserved one
+            assert len(reads) == 1  # read ahead, done before the run opens the database
+            with pytest.raises(NarrativesError, match="in use by another narratives run"):
+                with store.run_lock(db):  # a second run is still refused
+                    pass
+            state = store.load_state(db)
+            assert len(reads) == 1  # taken, not read again
+            again = store.load_state(db)
+            assert len(reads) == 2
+            for name in ("articles", "claims", "narratives", "signatures"):
+                pd.testing.assert_frame_equal(getattr(state, name), getattr(again, name))
+            assert (state.next_narrative_id, state.runs_since_full) == (again.next_narrative_id, again.runs_since_full)
+            assert state.claims["claim_id"].tolist() == [f"c{i}" for i in range(4)] and len(state.articles) == 3
+            runs = store.read_tables(db, ["runs"])["runs"].set_index("run_id")
+            assert runs.at["r2", "status"] == "interrupted"  # marked when the lock was taken, before the read
+    with store.run_lock(db, wait_seconds=1):  # released after the block
+        pass
+    with store.reserved_run(db, prefetch=False):
+        with store.run_lock(db):
+            store.load_state(db)
+    assert len(reads) == 3
+
+
+def test_reserved_run_refuses_a_busy_database_and_survives_a_failed_read(tmp_path, monkeypatch):
+    db = tmp_path / "n.duckdb"
+    store.start_run(db, "r1", "h", None)
+    with store.run_lock(db):  # another run (here: this process's other lock) holds it
+        with pytest.raises(NarrativesError, match="in use by another narratives run"):
+            with store.reserved_run(db):
+                pass
+    failing = iter([OSError("disk"), None])
+
+    def read(p):
+        err = next(failing)
+        if err:
+            raise err
+        return real(p)
+
+    real = store._read_state
+    monkeypatch.setattr(store, "_read_state", read)
+    with store.reserved_run(db):
+        with store.run_lock(db):
+            assert store.load_state(db).next_narrative_id == 1  # the failed read ahead is read again
