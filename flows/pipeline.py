@@ -215,8 +215,9 @@ def dynamics_task(claims: pd.DataFrame, X: np.ndarray, outlets: pd.DataFrame, st
 @step(name="store", retries=2, retry_delay_seconds=2)
 def store_task(db: str, run_id: str, new_articles: pd.DataFrame, quarantine: list[dict],
                replaced: dict[str, pd.DataFrame], lineage: pd.DataFrame, counts: dict, signatures: pd.DataFrame,
-               stored_claims: pd.DataFrame) -> None:
-    store.commit_results(db, run_id, new_articles, quarantine, replaced, lineage, counts, signatures, stored_claims)
+               stored_claims: pd.DataFrame) -> dict:
+    return store.commit_results(db, run_id, new_articles, quarantine, replaced, lineage, counts, signatures,
+                                stored_claims)
 
 
 @step(name="export-parquet", retries=2, retry_delay_seconds=2)
@@ -225,8 +226,8 @@ def export_task(db: str, tables_dir: str) -> list[Path]:
 
 
 @step(name="report", retries=1)
-def report_task(db: str, path: str) -> Path:
-    return report_mod.write_report_from_db(db, path)
+def report_task(db: str, path: str, written: dict | None = None) -> Path:
+    return report_mod.write_report_from_db(db, path, written=written)
 
 
 @step(name="finish-run", retries=2, retry_delay_seconds=2)
@@ -278,12 +279,12 @@ def narratives_flow(
         exporting = None
         try:
             with ExitStack() as tail:  # the commit, export and report hold the database open (store.held_open)
-                summary = _run(run_id, input_path, cfg, db, recluster, tail)
+                summary, written = _run(run_id, input_path, cfg, db, recluster, tail)
                 # The Parquet export (DuckDB's own threads, the GIL released) runs in the task runner's thread
                 # while the report (Python) is built here: both only read the committed database. A failed
                 # export still fails the run, after the report.
                 exporting = export_task.submit(db, tables_dir) if _in_process_runner() else None
-                report_path = report_task(db, report)
+                report_path = report_task(db, report, written)  # the tables the commit wrote, from memory
                 exporting.result() if exporting else export_task(db, tables_dir)
         except BaseException as err:
             if exporting is not None:  # its read-only connection closed before the runs row is written
@@ -319,9 +320,10 @@ def _fewer_collections():
         gc.unfreeze()
 
 
-def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool, tail: ExitStack) -> dict:
-    """The steps between ingest and the one-transaction commit (the flow's body); the database is held open from
-    the commit until ``tail`` closes (store.held_open: its checkpoint runs beside the export and the report)."""
+def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool, tail: ExitStack) -> tuple[dict, dict]:
+    """The steps between ingest and the one-transaction commit (the flow's body): the run's summary and the tables
+    the commit replaced, as written. The database is held open from the commit until ``tail`` closes
+    (store.held_open: its checkpoint runs beside the export and the report)."""
     ingested = ingest_task(input_path, cfg)
     state = load_state_task(db)
     records, q_known, n_known = split_new_task(ingested.records, state.articles)
@@ -370,10 +372,11 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool, ta
     timeseries = track_task(state.timeseries, result.claims, changed, cfg)
     dyn = dynamics_task(result.claims, X, outlets, state, changed, counted)
     tail.enter_context(store.held_open(db))
-    store_task(db, run_id, new_articles, quarantine, {
+    written = store_task(db, run_id, new_articles, quarantine, {
         S.CLAIMS.name: result.claims, S.REPRINTS.name: reprints, S.NARRATIVES.name: result.narratives,
         S.THEMES.name: result.themes, S.NARRATIVE_TIMESERIES.name: timeseries, S.NARRATIVE_OUTLETS.name: outlets,
         **dyn}, events, counts, signatures, state.claims)
     if loading is not None:  # done long ago when there was something to embed
         loading.wait()
-    return {"n_duplicates_skipped": ingested.n_duplicates + n_known, "n_changed_claims": int(changed.sum()), **counts}
+    return {"n_duplicates_skipped": ingested.n_duplicates + n_known, "n_changed_claims": int(changed.sum()),
+            **counts}, written

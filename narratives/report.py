@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from narratives import store
 from narratives.report_data import COLUMNS, TABLES, report_data
@@ -133,7 +134,15 @@ def write_report(tables: dict[str, pd.DataFrame], out_path, title: str = "Narrat
     return path
 
 
-def write_report_from_db(db_path, out_path, title: str = "Narratives report") -> Path:
+def write_report_from_db(db_path, out_path, title: str = "Narratives report",
+                         written: dict[str, pa.Table] | None = None) -> Path:
     """The report of the database at ``db_path`` (as :func:`write_report`), reading only the tables and columns
-    :func:`narratives.report_data.report_data` uses."""
-    return write_report(store.read_tables(db_path, [t.name for t in TABLES], columns=COLUMNS), out_path, title)
+    :func:`narratives.report_data.report_data` uses. ``written``: tables just written to it, as written
+    (``store.commit_results`` returns the tables a run replaced): taken from memory instead of read back (the
+    claims, narratives and dynamics of a run; 0.2-0.3 s of a 30k-claim incremental run)."""
+    known = {t.name: t for t in TABLES if t.name in (written or {})}
+    tables = store.read_tables(db_path, [t.name for t in TABLES if t.name not in known], columns=COLUMNS)
+    for name, table in known.items():
+        wanted = set(COLUMNS.get(name, table.columns))  # the columns a read gives, in the table's order
+        tables[name] = written[name].select([c for c in table.columns if c in wanted]).to_pandas()
+    return write_report(tables, out_path, title)

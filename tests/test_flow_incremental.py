@@ -71,6 +71,15 @@ def test_ten_daily_batches_agree_with_one_run(daily, demo_run):
     assert sigs["article_id"].is_unique and set(sigs["article_id"]) == set(daily["tables"]["articles"]["article_id"])
 
 
+def test_run_report_equals_the_report_rebuilt_from_the_database(daily, tmp_path):
+    """A run builds its report from the tables its commit wrote, in memory; the page is the one the database gives."""
+    from narratives.report import write_report_from_db
+
+    page = (daily["out"] / "report.html").read_text(encoding="utf-8")
+    assert page == write_report_from_db(daily["db"], tmp_path / "r.html").read_text(encoding="utf-8")
+    assert '"narratives":[{"id":' in page
+
+
 def test_ids_are_never_reused_and_lineage_explains_them(daily):
     lin = daily["tables"]["narrative_lineage"]
     born = lin[lin["event"].isin(["birth", "split"])]["narrative_id"]

@@ -326,3 +326,17 @@ def test_reserved_run_refuses_a_busy_database_and_survives_a_failed_read(tmp_pat
     with store.reserved_run(db):
         with store.run_lock(db):
             assert store.load_state(db).next_narrative_id == 1  # the failed read ahead is read again
+
+
+def test_commit_results_returns_the_replaced_tables_as_read_back(tmp_path):
+    db = tmp_path / "n.duckdb"
+    store.commit_results(db, "r1", pd.DataFrame([article(i) for i in range(3)]), [], {"claims": pd.DataFrame(
+        [_claim(i) for i in range(5)])})
+    written = store.commit_results(db, "r2", pd.DataFrame([article(3)]), [], {"claims": pd.DataFrame(
+        [_claim(i, speaker="Lavrov" if i == 2 else None) for i in range(7)])},
+        stored_claims=store.read_tables(db, ["claims"])["claims"])  # written as a difference
+    assert set(written) == {t.name for t in store.REPLACED}
+    back = store.read_tables(db, list(written))
+    for name, tbl in written.items():
+        pd.testing.assert_frame_equal(tbl.to_pandas(), back[name])
+    assert written["claims"].column("speaker").to_pylist()[:3] == [None, None, "Lavrov"]
