@@ -80,6 +80,21 @@ class DuckDBEmbeddingCache:
                 "ON c.model = n.model AND c.text_hash = n.text_hash")
 
 
+def _fill(flat: np.ndarray, lens: np.ndarray, at: np.ndarray, flat_at: np.ndarray, lens_at: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Ragged rows (``flat`` items, ``lens`` per row, -1 for a row with none) with the rows ``at`` (which have
+    none) given ``flat_at``/``lens_at``: the same arrays as reading all rows at once."""
+    old = np.clip(lens, 0, None)
+    src = np.concatenate([[0], np.cumsum(old)[:-1]])  # where each row starts in flat
+    src[at] = len(flat) + np.concatenate([[0], np.cumsum(np.clip(lens_at, 0, None))[:-1]])
+    lens = lens.copy()
+    lens[at] = lens_at
+    size = np.clip(lens, 0, None)
+    dst = np.concatenate([[0], np.cumsum(size)[:-1]])
+    take = np.repeat(src - dst, size) + np.arange(int(size.sum()))
+    return np.concatenate([flat, flat_at])[take], lens
+
+
 class DuckDBTermCache:
     """Term lists by (tokenizer version, text hash) in the project's own database, as ids into ``term_vocab``
     (narratives/label.py ``cached_term_counts``). One connection per call."""
@@ -99,7 +114,8 @@ class DuckDBTermCache:
                 for i in missing.tolist():
                     first.setdefault(hashes[i], i)
                 self._put(con, version, list(first), terms_of(list(first.values())))
-                flat, lens = self._read(con, version, len(hashes))
+                con.register("_want", _wanted([hashes[i] for i in missing.tolist()]))  # only those read again
+                flat, lens = _fill(flat, lens, missing, *self._read(con, version, len(missing)))
             # byte order, the order of Python's sorted() for the ASCII terms of narratives/label.py
             got = con.execute(f'SELECT term_id, term FROM "{TERM_VOCAB.name}" ORDER BY term').to_arrow_table()
         return (flat, lens, got.column("term_id").to_numpy(),
