@@ -168,7 +168,7 @@ def test_heatmap_and_map():
 
 
 def test_claim_map_samples_by_id_hash_and_jitters_each_claim_the_same_way(monkeypatch):
-    """The map's sample and offsets equal the per-claim definition: the claims whose blake2b(id) sort first, each
+    """The map's sample and offsets equal the per-claim definition: the claims whose hash_array(id) sort first, each
     drawn at its narrative's centre plus an offset in the disc from the hash of its id, farther for weaker
     members; claims of narratives the table lacks are not drawn."""
     from narratives import report_data as rd
@@ -182,7 +182,7 @@ def test_claim_map_samples_by_id_hash_and_jitters_each_claim_the_same_way(monkey
 
     pos = rd._projection(narrs)
     assigned = claims[claims["narrative_id"].notna()]
-    key = [hashlib.blake2b(c.encode(), digest_size=4).hexdigest() for c in assigned["claim_id"]]
+    key = [int(pd.util.hash_array(np.array([c], dtype=object))[0]) for c in assigned["claim_id"]]
     want = []
     for i in sorted(range(len(assigned)), key=lambda i: key[i])[:40]:
         cid, nid, m = assigned.iloc[i][["claim_id", "narrative_id", "membership"]]
