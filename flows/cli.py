@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 
 DEMO_DIR = "demo_data"
@@ -72,15 +73,20 @@ def _collector_paused():
 def cmd_run(args: argparse.Namespace) -> int:
     with ExitStack() as run:
         with _collector_paused():
+            from narratives.caches import with_known_vectors
             from narratives.config import load_config
+            from narratives.embed import cache_key
             from narratives.ingest import check_input
             from narratives.store import reserved_run
 
             check_input(args.input)  # fail fast, before a Prefect server starts
             cfg = load_config(args.config)
             # The database's run lock is taken before Prefect is imported (a busy database is refused at once), and
-            # the run's starting state is read meanwhile on the other core; the flow's own lock enters it.
-            run.enter_context(reserved_run(args.db or cfg.output.db, getattr(args, "wait", 0.0)))
+            # the run's starting state, its claims' text hashes and their cached vectors are read meanwhile on the
+            # other core; the flow's own lock enters it.
+            db = args.db or cfg.output.db
+            ahead = partial(with_known_vectors, db_path=db, model=cache_key(cfg.embed))
+            run.enter_context(reserved_run(db, getattr(args, "wait", 0.0), read_ahead=ahead))
             from flows.runners import configured_flow
 
             narratives_flow = configured_flow(cfg)  # refuses runner.kind 'dask' without a Prefect server

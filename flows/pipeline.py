@@ -37,7 +37,7 @@ from narratives import store
 from narratives.config import Config, EmbedConfig, load_config
 from narratives.outlets import OutletAliases
 from narratives.label import cached_term_counts
-from narratives.embed import cache_key, embed_texts, fill_cache, make_embedder, text_hashes, token_lengths, uncached_texts
+from narratives.embed import cache_key, embed_texts, fill_cache, make_embedder, token_lengths, uncached_texts
 from narratives import schemas as S
 from narratives.schemas import ARTICLES, CLAIMS
 from narratives.syndication import link_copies, update_reprints
@@ -107,14 +107,16 @@ def _texts(claims: pd.DataFrame) -> list[str]:
 
 
 @step(name="hash-texts")
-def hashes_task(claims: pd.DataFrame) -> np.ndarray:
-    """The claims' text hashes, once per run: the embedding and term caches are keyed by them."""
-    return text_hashes(_texts(claims))
+def hashes_task(claims: pd.DataFrame, state: store.State) -> np.ndarray:
+    """The claims' text hashes, once per run: the embedding and term caches are keyed by them (the stored claims'
+    come with the state when the CLI read them ahead)."""
+    return caches.claim_text_hashes(claims, state)
 
 
 @step(name="find-uncached", retries=2, retry_delay_seconds=2)
-def uncached_task(claims: pd.DataFrame, hashes: np.ndarray, cfg: EmbedConfig, db: str) -> list[str]:
-    return uncached_texts(_texts(claims), cache_key(cfg), caches.DuckDBEmbeddingCache(db), hashes)
+def uncached_task(claims: pd.DataFrame, hashes: np.ndarray, cfg: EmbedConfig, db: str,
+                  known: caches.KnownVectors | None = None) -> list[str]:
+    return uncached_texts(_texts(claims), cache_key(cfg), caches.DuckDBEmbeddingCache(db, known), hashes)
 
 
 @task(
@@ -153,8 +155,9 @@ def fill_cache_task(texts: list[str], X: np.ndarray, cfg: EmbedConfig, db: str) 
 
 
 @step(name="load-vectors", retries=2, retry_delay_seconds=2)
-def vectors_task(claims: pd.DataFrame, hashes: np.ndarray, cfg: EmbedConfig, db: str) -> np.ndarray:
-    return embed_texts(_texts(claims), make_embedder(cfg), caches.DuckDBEmbeddingCache(db), cfg.batch_size,
+def vectors_task(claims: pd.DataFrame, hashes: np.ndarray, cfg: EmbedConfig, db: str,
+                 known: caches.KnownVectors | None = None) -> np.ndarray:
+    return embed_texts(_texts(claims), make_embedder(cfg), caches.DuckDBEmbeddingCache(db, known), cfg.batch_size,
                        hashes=hashes)[0]
 
 
@@ -335,16 +338,17 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool, ta
     loading = load_model_task.submit(cfg.embed) if len(new_claims) else None  # new claims: likely new texts
     reprints, signatures = reprints_task(state, new_articles, cfg)
     claims = link_copies_task(merge_claims_task(state.claims, new_claims), reprints)
-    hashes = hashes_task(claims)
-    todo = uncached_task(claims, hashes, cfg.embed, db)
+    known = state.known_vectors  # the stored claims' text hashes and cached vectors, when the CLI read them ahead
+    hashes = hashes_task(claims, state)
+    todo = uncached_task(claims, hashes, cfg.embed, db, known)
     if todo:
         parts = chunks.embedding_chunks(todo, cfg.embed.batch_size, size, token_lengths(todo, cfg.embed))
         vectors = embed_task.map(parts, cfg=unmapped(cfg.embed), wait_for=[loading] if loading else None).result()
         fill_cache_task(chunks.flatten(parts), chunks.concat_rows(vectors), cfg.embed, db)
     # The vectors are read (DuckDB, the GIL released) in the task runner's thread while the terms are counted here.
-    reading = vectors_task.submit(claims, hashes, cfg.embed, db) if _in_process_runner() else None
+    reading = vectors_task.submit(claims, hashes, cfg.embed, db, known) if _in_process_runner() else None
     counted = term_counts_task(claims, hashes, db)
-    X = reading.result() if reading else vectors_task(claims, hashes, cfg.embed, db)
+    X = reading.result() if reading else vectors_task(claims, hashes, cfg.embed, db, known)
     mode = choose_mode_task(claims, state, cfg, recluster)
     part = cluster_task(X, claims, state, mode, cfg)
     result = assemble_task(claims, X, part, cfg, run_id, state.narratives, counted, state.claims)

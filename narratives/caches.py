@@ -4,16 +4,18 @@ transaction: a row is valid whatever happens to the run that wrote it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from narratives.errors import NarrativesError
-from narratives.schemas import EMBEDDING_CACHE, TERM_CACHE, TERM_VOCAB
-from narratives.store import connect
+from narratives.schemas import CLAIMS, EMBEDDING_CACHE, TERM_CACHE, TERM_VOCAB
+from narratives.store import State, connect
 
 
 def _wanted(hashes: Sequence[str]) -> pa.Table:
@@ -21,11 +23,62 @@ def _wanted(hashes: Sequence[str]) -> pa.Table:
     return pa.table({"i": pa.array(np.arange(len(hashes), dtype=np.int64)), "text_hash": pa.array(list(hashes), pa.string())})
 
 
-class DuckDBEmbeddingCache:
-    """Embeddings by (model, text hash) in the project's own database."""
+@dataclass(frozen=True)
+class KnownVectors:
+    """The text hashes of a run's stored claims and what the embedding cache held for them under ``model`` when
+    read ahead: ``vectors`` (zeros where not ``found``). Still true later in the run: the cache only ever adds rows."""
 
-    def __init__(self, db_path: str | Path):
+    model: str
+    hashes: np.ndarray  # object array, one text hash per stored claim
+    vectors: np.ndarray  # float32, one row per stored claim
+    found: np.ndarray  # bool, one per stored claim
+
+
+def with_known_vectors(state: State, db_path: str | Path, model: str) -> State:
+    """``state`` with its claims' :class:`KnownVectors` under ``model`` (``store.reserved_run``'s read ahead). The
+    hashes (``text_hash``: the first 32 hex digits of the SHA-256 of the UTF-8 text) are computed and joined to the
+    cache inside DuckDB, which does it without holding the GIL. Unchanged when the claims read back are not
+    ``state.claims`` in order, or the cache holds none of them."""
+    if not len(state.claims) or not Path(db_path).exists():
+        return state
+    with connect(db_path) as con:
+        got = con.execute(
+            f'WITH c AS (SELECT rowid AS r, claim_id, left(sha256(embed_text), 32) AS h FROM "{CLAIMS.name}") '
+            f'SELECT c.claim_id, c.h, e.embedding FROM c LEFT JOIN "{EMBEDDING_CACHE.name}" e '
+            "ON e.model = ? AND e.text_hash = c.h ORDER BY c.r", [model]).to_arrow_table()
+    ids = state.claims[CLAIMS.c.claim_id]
+    if got.num_rows != len(ids) or got.column("h").null_count or not got.column("claim_id").combine_chunks().equals(
+            pa.array(ids.to_numpy(dtype=object), pa.string())):
+        return state
+    found = got.column("embedding").is_valid().to_numpy(zero_copy_only=False)
+    if not found.any():
+        return state
+    flat = got.column("embedding").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    vectors = np.zeros((len(found), len(flat) // int(found.sum())), dtype=np.float32)
+    vectors[found] = flat.reshape(int(found.sum()), -1)
+    return replace(state, known_vectors=KnownVectors(model, got.column("h").to_numpy(zero_copy_only=False), vectors,
+                                                     found))
+
+
+def claim_text_hashes(claims: pd.DataFrame, state: State) -> np.ndarray:
+    """:func:`narratives.embed.text_hashes` of ``claims.embed_text``; for the stored claims the run starts with (in
+    order, texts unchanged) the hashes read ahead with ``state`` are taken, only the others are computed."""
+    from narratives.embed import text_hashes
+
+    known, n, col = state.known_vectors, len(state.claims), CLAIMS.c.embed_text
+    if known is None or len(claims) < n or not claims[col].iloc[:n].reset_index(drop=True).equals(
+            state.claims[col].reset_index(drop=True)):
+        return text_hashes(claims[col].tolist())
+    return np.concatenate([known.hashes, text_hashes(claims[col].iloc[n:].tolist())])
+
+
+class DuckDBEmbeddingCache:
+    """Embeddings by (model, text hash) in the project's own database. ``known``: vectors read ahead (a run's
+    stored claims'): those found are not looked up again."""
+
+    def __init__(self, db_path: str | Path, known: KnownVectors | None = None):
         self.db_path = db_path
+        self.known = known
 
     def _rows(self, model: str, hashes: Sequence[str], columns: str, ordered: bool = True) -> pa.Table | None:
         """``columns`` of the cache rows of ``model`` joined to ``hashes`` (``w.i``: the position in ``hashes``),
@@ -40,7 +93,23 @@ class DuckDBEmbeddingCache:
     def rows(self, model: str, hashes: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray]:
         """The vectors of ``hashes`` as one float32 matrix in their order (zeros where the cache has none; None
         when it has none of them) and the mask of those it has: one join, no per-row objects. When it has them
-        all the matrix is the query's own buffer, read-only (no copy of hundreds of MB)."""
+        all the matrix is the query's own buffer, read-only (no copy of hundreds of MB). When ``hashes`` start
+        with the ``known`` ones, those found are taken from there and only the others are looked up."""
+        k = self.known
+        n = 0 if k is None or k.model != model else len(k.hashes)
+        if n and len(hashes) >= n and np.array_equal(np.asarray(hashes[:n], dtype=object), k.hashes):
+            found = np.concatenate([k.found, np.zeros(len(hashes) - n, dtype=bool)])
+            ask = np.flatnonzero(~found)
+            got, got_found = self._read_rows(model, [hashes[i] for i in ask.tolist()])
+            M = np.zeros((len(hashes), k.vectors.shape[1]), dtype=np.float32)
+            M[:n] = k.vectors
+            if got is not None:
+                M[ask[got_found]] = got[got_found]
+                found[ask[got_found]] = True
+            return M, found
+        return self._read_rows(model, hashes)
+
+    def _read_rows(self, model: str, hashes: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray]:
         found = np.zeros(len(hashes), dtype=bool)
         got = self._rows(model, hashes, "w.i, c.embedding")
         if got is None or not len(got):
@@ -60,9 +129,14 @@ class DuckDBEmbeddingCache:
         return {} if M is None else {h: M[i] for i, h in enumerate(hashes) if found[i]}
 
     def has(self, model: str, hashes: Sequence[str]) -> set[str]:
-        """The hashes among ``hashes`` that the cache holds for ``model`` (no vectors are read)."""
-        rows = self._rows(model, hashes, "w.i", ordered=False)  # positions: no strings come back
-        return set() if rows is None else {hashes[i] for i in rows.column("i").to_numpy().tolist()}
+        """The hashes among ``hashes`` that the cache holds for ``model`` (no vectors are read; the ``known`` ones
+        found are not looked up)."""
+        k = self.known
+        held = set(k.hashes[k.found].tolist()) if k is not None and k.model == model else set()
+        have = {h for h in hashes if h in held}
+        ask = [h for h in hashes if h not in have] if have else list(hashes)
+        rows = self._rows(model, ask, "w.i", ordered=False)  # positions: no strings come back
+        return have if rows is None else have | {ask[i] for i in rows.column("i").to_numpy().tolist()}
 
     def put(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
         if not len(hashes):

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import duckdb
 import numpy as np
@@ -29,6 +29,9 @@ from narratives.schemas import (
     NARRATIVE_LINEAGE, NARRATIVE_OUTLETS, NARRATIVE_SPREAD, NARRATIVE_TIMESERIES, NARRATIVES, QUARANTINE, REPRINTS,
     RUNS, SCHEMA_VERSION, THEMES, TableDef, check_arrow, empty_frame, to_arrow,
 )
+
+if TYPE_CHECKING:
+    from narratives.caches import KnownVectors
 
 # Tables a run replaces as a whole (derived from all claims); the others are appended to.
 REPLACED = (CLAIMS, REPRINTS, NARRATIVES, THEMES, NARRATIVE_TIMESERIES, NARRATIVE_OUTLETS, NARRATIVE_SPREAD,
@@ -269,6 +272,8 @@ class State:
     signatures: pd.DataFrame
     next_narrative_id: int
     runs_since_full: int
+    # the text hashes and cached vectors of ``claims``, when read ahead (reserved_run, caches.with_known_vectors)
+    known_vectors: "KnownVectors | None" = None
 
 
 def load_state(db_path: str | Path) -> State:
@@ -362,16 +367,18 @@ def _release_after(closing: threading.Thread, fd: int) -> None:
 class _Reservation:
     """A run lock taken ahead (:func:`reserved_run`), and the starting state read meanwhile."""
 
-    def __init__(self, db_path: str | Path, prefetch: bool):
+    def __init__(self, db_path: str | Path, prefetch: bool, read_ahead: Callable[[State], State] | None):
         self.entered = False
         self._state: State | None = None
-        self._reader = threading.Thread(target=self._read, args=(db_path,), name="narratives-prefetch") if prefetch else None
+        self._reader = threading.Thread(target=self._read, args=(db_path, read_ahead),
+                                        name="narratives-prefetch") if prefetch else None
         if self._reader is not None:
             self._reader.start()
 
-    def _read(self, db_path: str | Path) -> None:
+    def _read(self, db_path: str | Path, read_ahead: Callable[[State], State] | None) -> None:
         try:
-            self._state = _read_state(db_path)
+            state = _read_state(db_path)
+            self._state = read_ahead(state) if read_ahead is not None else state
         except Exception:  # noqa: BLE001 - the run's own load_state reads again and raises it there
             self._state = None
 
@@ -394,7 +401,8 @@ class _Reservation:
 
 
 @contextmanager
-def reserved_run(db_path: str | Path, wait_seconds: float = 0.0, prefetch: bool = True) -> Iterator[None]:
+def reserved_run(db_path: str | Path, wait_seconds: float = 0.0, prefetch: bool = True,
+                 read_ahead: Callable[[State], State] | None = None) -> Iterator[None]:
     """Take the run lock of ``db_path`` (as :func:`run_lock`) for a run this process starts inside the block; the
     run's own :func:`run_lock` then enters it without locking again. The `narratives run` command takes it before
     it imports Prefect (and refuses a busy database before that).
@@ -402,10 +410,12 @@ def reserved_run(db_path: str | Path, wait_seconds: float = 0.0, prefetch: bool 
     ``prefetch``: the run's starting state is read meanwhile in a thread: DuckDB reads without holding the GIL,
     on the core the imports leave idle (0.2-0.3 s of a 30k-claim run). The run's :func:`load_state` takes it: it
     is the state a read at that point would give, as no other run can write while the lock is held, and the
-    lock's own writes (runs left 'running' marked 'interrupted') come before it."""
+    lock's own writes (runs left 'running' marked 'interrupted') come before it. ``read_ahead``: more to read in
+    that thread, given the state (the CLI's: its claims' text hashes and cached vectors,
+    ``caches.with_known_vectors``); a failure there fails the whole read ahead (the run reads again)."""
     key = _key(Path(db_path))
     with run_lock(db_path, wait_seconds):
-        reservation = _Reservation(db_path, prefetch)
+        reservation = _Reservation(db_path, prefetch, read_ahead)
         _RESERVED[key] = reservation
         try:
             yield

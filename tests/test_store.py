@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -175,6 +177,54 @@ def test_embedding_cache_roundtrip(tmp_path):
     assert cache.has("m", ["h1", "h3", "h2"]) == {"h1", "h2"} and cache.has("other-model", ["h1"]) == set()
 
 
+def test_known_vectors_read_ahead_answer_as_plain_lookups(tmp_path, monkeypatch):
+    """with_known_vectors (the CLI's read ahead) hashes the stored claims' texts in DuckDB exactly as text_hashes
+    does (non-ASCII too) and reads their cached vectors; a cache given them takes the found ones as they are and
+    looks up only the rest: rows and has answer as the cache alone, also for rows added after the read ahead;
+    hashes that do not start with the known ones, or another model, are looked up in full; claim_text_hashes takes
+    the known hashes for an unchanged prefix only."""
+    from narratives.caches import claim_text_hashes, with_known_vectors
+    from narratives.embed import text_hashes
+
+    db = tmp_path / "n.duckdb"
+    texts = ["claim number 0", "Ärger über Kyiv — «NATO»", "claim number 2", "emoji 🚀 claim", "claim number 4"]
+    stored = pd.DataFrame([_claim(i, embed_text=texts[i]) for i in range(4)])
+    store.commit_results(db, "r1", pd.DataFrame([article(i) for i in range(3)]), [], {"claims": stored})
+    h = text_hashes(texts).tolist()
+    v = np.arange(20, dtype=np.float32).reshape(5, 4) + 1
+    plain = DuckDBEmbeddingCache(db)
+    assert with_known_vectors(store.load_state(db), db, "m").known_vectors is None  # nothing cached: nothing known
+    plain.put("m", [h[0], h[2], h[3]], v[[0, 2, 3]])
+    state = with_known_vectors(store.load_state(db), db, "m")
+    known = state.known_vectors
+    assert known.hashes.tolist() == h[:4] and known.found.tolist() == [True, False, True, True]
+    assert np.array_equal(known.vectors, np.stack([v[0], np.zeros(4), v[2], v[3]]))
+    plain.put("m", [h[1], h[4]], v[[1, 4]])  # added after the read ahead (this run's embeddings)
+    asked = []
+    cache = DuckDBEmbeddingCache(db, known)
+    real = cache._rows
+    monkeypatch.setattr(cache, "_rows", lambda model, hs, *a, **k: asked.append(list(hs)) or real(model, hs, *a, **k))
+    want = [*h, "missing"]
+    for got, exp in zip(cache.rows("m", want), plain.rows("m", want)):
+        assert np.array_equal(got, exp)
+    assert asked == [[h[1], h[4], "missing"]]  # only what the read ahead did not find
+    assert cache.has("m", [h[4], h[0], "missing", h[1]]) == plain.has("m", [h[4], h[0], "missing", h[1]]) == {h[4], h[0], h[1]}
+    assert asked[-1] == [h[4], "missing", h[1]]
+    for other in (h[::-1], h[:2]):  # not starting with the known hashes: looked up in full
+        for got, exp in zip(cache.rows("m", other), plain.rows("m", other)):
+            assert np.array_equal(got, exp)
+        assert asked[-1] == other
+    assert cache.rows("other-model", h)[0] is None and cache.has("other-model", h) == set()
+    run = pd.concat([state.claims, pd.DataFrame([_claim(4, embed_text=texts[4])])], ignore_index=True)
+    assert claim_text_hashes(run, state).tolist() == h
+    assert claim_text_hashes(run, replace(state, known_vectors=replace(known, hashes=np.array(["x"] * 4, dtype=object)))
+                             )[:4].tolist() == ["x"] * 4  # the prefix is taken as known
+    changed = run.assign(embed_text=run["embed_text"].where(run.index != 2, "edited"))
+    assert claim_text_hashes(changed, state).tolist() == text_hashes(changed["embed_text"].tolist()).tolist()
+    shuffled = replace(state, claims=state.claims.iloc[::-1], known_vectors=None)  # not the stored order: none
+    assert with_known_vectors(shuffled, db, "m").known_vectors is None
+
+
 def test_export_parquet_matches_schema(tmp_path):
     db = tmp_path / "n.duckdb"
     store.start_run(db, "r1", "cfg", None)
@@ -326,6 +376,13 @@ def test_reserved_run_refuses_a_busy_database_and_survives_a_failed_read(tmp_pat
     with store.reserved_run(db):
         with store.run_lock(db):
             assert store.load_state(db).next_narrative_id == 1  # the failed read ahead is read again
+    monkeypatch.undo()
+    with store.reserved_run(db, read_ahead=lambda s: replace(s, runs_since_full=99)):
+        with store.run_lock(db):
+            assert store.load_state(db).runs_since_full == 99  # what the read ahead added
+    with store.reserved_run(db, read_ahead=lambda s: 1 / 0):
+        with store.run_lock(db):
+            assert store.load_state(db).runs_since_full == 0  # a failed read ahead: read again
 
 
 def test_commit_results_returns_the_replaced_tables_as_read_back(tmp_path):
