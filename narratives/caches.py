@@ -53,11 +53,21 @@ def with_known_vectors(state: State, db_path: str | Path, model: str) -> State:
     found = got.column("embedding").is_valid().to_numpy(zero_copy_only=False)
     if not found.any():
         return state
-    flat = got.column("embedding").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-    vectors = np.zeros((len(found), len(flat) // int(found.sum())), dtype=np.float32)
-    vectors[found] = flat.reshape(int(found.sum()), -1)
-    return replace(state, known_vectors=KnownVectors(model, got.column("h").to_numpy(zero_copy_only=False), vectors,
+    return replace(state, known_vectors=KnownVectors(model, got.column("h").to_numpy(zero_copy_only=False),
+                                                     _matrix(len(found), np.flatnonzero(found), got.column("embedding")),
                                                      found))
+
+
+def _matrix(n: int, at: np.ndarray, vectors: pa.ChunkedArray) -> np.ndarray:
+    """``n`` float32 rows: row ``at[j]`` the j-th of ``vectors`` (a list column; its nulls are skipped), zeros
+    elsewhere. When ``at`` is every row in order the result is the column's own buffer, read-only (no copy of
+    hundreds of MB)."""
+    flat = vectors.combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    if len(at) == n and np.array_equal(at, np.arange(n)):
+        return flat.reshape(n, -1)
+    M = np.zeros((n, len(flat) // len(at)), dtype=np.float32)
+    M[at] = flat.reshape(len(at), -1)
+    return M
 
 
 def claim_text_hashes(claims: pd.DataFrame, state: State) -> np.ndarray:
@@ -115,13 +125,8 @@ class DuckDBEmbeddingCache:
         if got is None or not len(got):
             return None, found
         at = got.column("i").to_numpy()
-        flat = got.column("embedding").combine_chunks().flatten().to_numpy(zero_copy_only=False)
         found[at] = True
-        if len(at) == len(hashes) and np.array_equal(at, np.arange(len(hashes))):
-            return flat.reshape(len(at), -1), found  # all there, in order: the result is the matrix (read-only, no copy)
-        M = np.zeros((len(hashes), len(flat) // len(at)), dtype=np.float32)
-        M[at] = flat.reshape(len(at), -1)
-        return M, found
+        return _matrix(len(hashes), at, got.column("embedding")), found
 
     def get(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """{hash: vector} for the hashes among ``hashes`` that the cache holds for ``model``."""

@@ -388,16 +388,12 @@ class _Reservation:
 
     def take_state(self) -> State | None:
         """The state read ahead (once; None when there is none or its read failed)."""
-        if self._reader is None:
-            return None
-        self._reader.join()
-        self._reader, state, self._state = None, self._state, None
+        self.wait()
+        state, self._reader, self._state = self._state, None, None
         return state
 
     def finish(self) -> None:
-        if self._reader is not None:
-            self._reader.join()  # done before the lock is released
-            self._reader = self._state = None
+        self.take_state()  # the read is done before the lock is released
 
 
 @contextmanager
