@@ -341,14 +341,14 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool, ta
     known = state.known_vectors  # the stored claims' text hashes and cached vectors, when the CLI read them ahead
     hashes = hashes_task(claims, state)
     todo = uncached_task(claims, hashes, cfg.embed, db, known)
-    if todo:
-        parts = chunks.embedding_chunks(todo, cfg.embed.batch_size, size, token_lengths(todo, cfg.embed))
-        vectors = embed_task.map(parts, cfg=unmapped(cfg.embed), wait_for=[loading] if loading else None).result()
-        fill_cache_task(chunks.flatten(parts), chunks.concat_rows(vectors), cfg.embed, db)
-    # The vectors are read (DuckDB, the GIL released) in the task runner's thread while the terms are counted here.
-    reading = vectors_task.submit(claims, hashes, cfg.embed, db, known) if _in_process_runner() else None
+    parts = chunks.embedding_chunks(todo, cfg.embed.batch_size, size, token_lengths(todo, cfg.embed)) if todo else []
+    # The new texts are embedded in the task runner's threads (the model's own threads, the GIL released) while
+    # the terms are counted here.
+    embedding = embed_task.map(parts, cfg=unmapped(cfg.embed), wait_for=[loading] if loading else None) if todo else None
     counted = term_counts_task(claims, hashes, db)
-    X = reading.result() if reading else vectors_task(claims, hashes, cfg.embed, db, known)
+    if embedding is not None:
+        fill_cache_task(chunks.flatten(parts), chunks.concat_rows(embedding.result()), cfg.embed, db)
+    X = vectors_task(claims, hashes, cfg.embed, db, known)
     mode = choose_mode_task(claims, state, cfg, recluster)
     part = cluster_task(X, claims, state, mode, cfg)
     result = assemble_task(claims, X, part, cfg, run_id, state.narratives, counted, state.claims)
