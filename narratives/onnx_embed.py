@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -76,16 +77,45 @@ def load_tokenizer(model_dir: Path):
     return tok
 
 
-def fingerprint(model_dir: Path, precision: str) -> str:
-    """Hash of the weights, configs and tokenizer files, the precision and the exporter version."""
+MEMO_SETTLED_NS = 2_000_000_000  # files changed less than this long ago are hashed every time (see fingerprint)
+
+
+def fingerprint(model_dir: Path, precision: str, memo_dir: Path | None = None) -> str:
+    """Hash of the weights, configs and tokenizer files, the precision and the exporter version.
+
+    With ``memo_dir`` the hash is remembered there, keyed by the folder, precision, exporter version and each
+    file's path, size, modification time and inode: reading ~90 MB of weights took 0.1 s of every run's model load.
+    Any change to a file that moves its size, time or inode hashes again. As in git's "racy" rule, nothing is
+    remembered while a file was modified in the last 2 s (a rewrite within the file system's clock tick could
+    keep its size and time)."""
+    files = [p for p in sorted(model_dir.rglob("*")) if p.is_file() and p.suffix in (".json", ".safetensors", ".bin", ".txt")]
+    memo = None
+    if memo_dir is not None:
+        stats = [(p.relative_to(model_dir).as_posix(), st.st_size, st.st_mtime_ns, st.st_ino)
+                 for p, st in ((p, p.stat()) for p in files)]
+        key = hashlib.sha256(json.dumps([str(model_dir.resolve()), precision, EXPORT_VERSION, stats]).encode())
+        memo = Path(memo_dir) / f"{key.hexdigest()[:32]}.txt"
+        try:
+            known = memo.read_text(encoding="ascii").strip()
+            if len(known) == 20 and all(c in "0123456789abcdef" for c in known):
+                return known
+        except (OSError, UnicodeError):
+            pass
+        if max((st[2] for st in stats), default=0) > time.time_ns() - MEMO_SETTLED_NS:
+            memo = None
     h = hashlib.sha256(f"{EXPORT_VERSION}|{precision}".encode())
-    for p in sorted(model_dir.rglob("*")):
-        if p.is_file() and p.suffix in (".json", ".safetensors", ".bin", ".txt"):
-            h.update(p.relative_to(model_dir).as_posix().encode())
-            with p.open("rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
-    return h.hexdigest()[:20]
+    for p in files:
+        h.update(p.relative_to(model_dir).as_posix().encode())
+        with p.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    digest = h.hexdigest()[:20]
+    if memo is not None:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=memo.parent, suffix=".tmp", delete=False, encoding="ascii") as f:
+            f.write(digest)
+        os.replace(f.name, memo)
+    return digest
 
 
 def export_onnx(model_dir: Path, out: Path, precision: str) -> Path:
@@ -138,7 +168,8 @@ def ensure_onnx(model_dir: Path, precision: str, cache_dir: Path | None = None) 
     if precision not in ONNX_PRECISIONS:
         raise ConfigError(f"embed.precision={precision!r} is not available with embed.backend='onnx'; "
                           f"use one of {list(ONNX_PRECISIONS)}")
-    path = (cache_dir or project_cache_dir()) / "onnx" / fingerprint(model_dir, precision) / f"model_{precision}.onnx"
+    root = (cache_dir or project_cache_dir()) / "onnx"
+    path = root / fingerprint(model_dir, precision, memo_dir=root / "fingerprints") / f"model_{precision}.onnx"
     if not path.exists():
         export_onnx(model_dir, path, precision)
     return path

@@ -68,6 +68,39 @@ def test_fingerprint_follows_the_weights(tmp_path):
     assert fingerprint(tmp_path, "int8") != a
 
 
+def test_fingerprint_memo_follows_size_time_and_inode(tmp_path):
+    """The remembered fingerprint is reused only while every file keeps its size, modification time and inode;
+    files modified in the last seconds are hashed every time."""
+    import os
+    import time
+
+    from narratives.onnx_embed import fingerprint
+
+    model, memo = tmp_path / "model", tmp_path / "memo"
+    model.mkdir()
+    w = model / "model.safetensors"
+    w.write_bytes(b"weights-1")
+    a = fingerprint(model, "int8", memo_dir=memo)
+    assert a == fingerprint(model, "int8") and not list(memo.glob("*.txt"))  # just written: nothing remembered
+    old = time.time_ns() - 10 * 10**9
+    os.utime(w, ns=(old, old))
+    assert fingerprint(model, "int8", memo_dir=memo) == a and len(list(memo.glob("*.txt"))) == 1
+    # remembered: proven by a rewrite that keeps size, time and inode (the limit the docstring states)
+    w.write_bytes(b"weights-2")
+    os.utime(w, ns=(old, old))
+    assert fingerprint(model, "int8", memo_dir=memo) == a != fingerprint(model, "int8")
+    os.utime(w, ns=(old + 1, old + 1))  # a new time: hashed again
+    b = fingerprint(model, "int8", memo_dir=memo)
+    assert b == fingerprint(model, "int8") != a
+    w.write_bytes(b"weights-22")  # a new size with the old time: hashed again
+    os.utime(w, ns=(old + 1, old + 1))
+    assert fingerprint(model, "int8", memo_dir=memo) == fingerprint(model, "int8") not in (a, b)
+    assert fingerprint(model, "fp32", memo_dir=memo) == fingerprint(model, "fp32")  # precision is in the key
+    for f in memo.glob("*.txt"):
+        f.write_text("not a digest")
+    assert fingerprint(model, "int8", memo_dir=memo) == fingerprint(model, "int8")  # a damaged memo: hashed
+
+
 @pytest.mark.slow
 def test_onnx_backends_match_torch_fp32(seeds_dir, tmp_path):
     """The default backend (ONNX int8) keeps mean cosine >= 0.99 to sentence-transformers fp32 on real claims
