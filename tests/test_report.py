@@ -209,6 +209,22 @@ def test_hostile_text_never_appears_as_markup():
     assert "Mr " + IMG in json.dumps(d)
 
 
+def test_page_json_is_the_json_modules_text_escaped_for_html():
+    """The data block is what json.dumps(ensure_ascii=False, compact) writes (orjson encodes it; floats below 1e-4
+    aside), then '<', '>', '&', U+2028 and U+2029 escaped; data orjson refuses goes through the json module."""
+    d = report_data(make_tables())
+    d["extra"] = {"text": "Москва «NATO» </script><!-- & \u2028 \u2029 \x00 \x1f \\ \" \t\b\f \U0001F600",
+                  "nums": [0, -1, 2**53, 0.1, 1 / 3, 123456.789, 1e16, -0.0], "nested": [[], {}, [None, True, False]]}
+    got = report._json_for_html(d)
+    plain = json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+    assert got == (plain.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+                   .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    assert "<" not in got and ">" not in got and "&" not in got and json.loads(got) == d
+    assert json.loads(report._json_for_html({"small": 1e-5}))["small"] == 1e-5  # (written 0.00001 by orjson)
+    lone = {"t": "a\ud800b"}  # a lone surrogate: orjson refuses it, the json module writes it as before
+    assert report._json_for_html(lone) == json.dumps(lone, ensure_ascii=False, separators=(",", ":"))
+
+
 def test_no_external_resources_and_csp_pins_the_script():
     page = render_report(make_tables())
     assert not re.search(r'(src|href)="(https?:)?//', page.split('id="report-data"')[0])
