@@ -8,6 +8,7 @@ databases with ``ALTER TABLE ... ADD COLUMN``. ``SCHEMA_VERSION`` is written to 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 import pyarrow as pa
@@ -27,11 +28,16 @@ class _Cols:
     def __init__(self, table: str, names: list[str]):
         object.__setattr__(self, "_table", table)
         object.__setattr__(self, "_names", tuple(names))
+        for name in names:  # plain attributes: a declared name is found without a call (hot loops use them)
+            object.__setattr__(self, name, name)
 
-    def __getattr__(self, name: str) -> str:
-        if name in self._names:
-            return name
+    def __getattr__(self, name: str) -> str:  # (only reached for names not declared)
+        if name.startswith("__") or "_table" not in self.__dict__:  # (copy/pickle probing a bare instance)
+            raise AttributeError(name)
         raise AttributeError(f"table {self._table!r} declares no column {name!r}")
+
+    def __reduce__(self):
+        return _Cols, (self._table, list(self._names))
 
     def __setattr__(self, name, value):  # pragma: no cover - guard
         raise AttributeError("column names are read-only")
@@ -46,7 +52,7 @@ class TableDef:
     doc: str
     column_docs: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def c(self) -> _Cols:
         return _Cols(self.name, self.schema.names)
 
