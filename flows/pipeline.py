@@ -37,7 +37,8 @@ from narratives import store
 from narratives.config import Config, EmbedConfig, load_config
 from narratives.outlets import OutletAliases
 from narratives.label import cached_term_counts
-from narratives.embed import cache_key, embed_texts, fill_cache, make_embedder, token_lengths, uncached_texts
+from narratives.embed import (NewVectors, cache_key, embed_new, embed_texts, fill_cache, make_embedder,
+                              token_lengths, uncached_texts)
 from narratives import schemas as S
 from narratives.schemas import ARTICLES, CLAIMS
 from narratives.syndication import link_copies, update_reprints
@@ -123,12 +124,12 @@ def uncached_task(claims: pd.DataFrame, hashes: np.ndarray, cfg: EmbedConfig, db
     name="embed", cache_policy=INPUTS + TASK_SOURCE, persist_result=True,
     cache_expiration=timedelta(days=7), retries=1,
 )
-def embed_task(texts: list[str], cfg: EmbedConfig) -> np.ndarray:
+def embed_task(texts: list[str], cfg: EmbedConfig) -> NewVectors:
     """Embeds one chunk of the texts the database cache lacks, one model call per batch (mapped; Prefect caches
     each chunk by its inputs). Batches are fixed before chunking, so the vectors do not depend on the chunking."""
     embedder = _embedder(cfg)
     _say(f"embedding {len(texts):,} new texts with {embedder.name}")
-    return chunks.map_batches(lambda batch: embedder.encode(batch, batch_size=cfg.batch_size), texts, cfg.batch_size)
+    return embed_new(texts, embedder, cache_key(cfg), cfg.batch_size)
 
 
 @step(name="load-model")
@@ -150,15 +151,15 @@ def _embedder(cfg: EmbedConfig):
 
 
 @step(name="fill-embedding-cache", retries=2, retry_delay_seconds=2)
-def fill_cache_task(texts: list[str], X: np.ndarray, cfg: EmbedConfig, db: str) -> None:
-    fill_cache(texts, X, cache_key(cfg), caches.DuckDBEmbeddingCache(db))
+def fill_cache_task(new: NewVectors, db: str) -> None:
+    fill_cache(new, caches.DuckDBEmbeddingCache(db))
 
 
 @step(name="load-vectors", retries=2, retry_delay_seconds=2)
 def vectors_task(claims: pd.DataFrame, hashes: np.ndarray, cfg: EmbedConfig, db: str,
-                 known: caches.KnownVectors | None = None) -> np.ndarray:
-    return embed_texts(_texts(claims), make_embedder(cfg), caches.DuckDBEmbeddingCache(db, known), cfg.batch_size,
-                       hashes=hashes)[0]
+                 known: caches.KnownVectors | None = None, new: NewVectors | None = None) -> np.ndarray:
+    return embed_texts(_texts(claims), make_embedder(cfg), caches.DuckDBEmbeddingCache(db, known, new),
+                       cfg.batch_size, hashes=hashes)[0]
 
 
 @step(name="choose-mode")
@@ -346,9 +347,16 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool, ta
     # the terms are counted here.
     embedding = embed_task.map(parts, cfg=unmapped(cfg.embed), wait_for=[loading] if loading else None) if todo else None
     counted = term_counts_task(claims, hashes, db)
-    if embedding is not None:
-        fill_cache_task(chunks.flatten(parts), chunks.concat_rows(embedding.result()), cfg.embed, db)
-    X = vectors_task(claims, hashes, cfg.embed, db, known)
+    new = NewVectors.concat(embedding.result()) if embedding is not None else None
+    # The new vectors are written to the cache in the task runner's thread (DuckDB, the GIL released) while the run
+    # goes on with them in memory; the commit waits for that write, and so does a failed run's runs row (tail).
+    filling = None
+    if new is not None and _in_process_runner():
+        filling = fill_cache_task.submit(new, db)
+        tail.callback(filling.wait)
+    elif new is not None:
+        fill_cache_task(new, db)
+    X = vectors_task(claims, hashes, cfg.embed, db, known, new)
     mode = choose_mode_task(claims, state, cfg, recluster)
     part = cluster_task(X, claims, state, mode, cfg)
     result = assemble_task(claims, X, part, cfg, run_id, state.narratives, counted, state.claims)
@@ -375,6 +383,8 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool, ta
     }
     timeseries = track_task(state.timeseries, result.claims, changed, cfg)
     dyn = dynamics_task(result.claims, X, outlets, state, changed, counted)
+    if filling is not None:
+        filling.result()  # (a failed cache write fails the run, as before)
     tail.enter_context(store.held_open(db))
     written = store_task(db, run_id, new_articles, quarantine, {
         S.CLAIMS.name: result.claims, S.REPRINTS.name: reprints, S.NARRATIVES.name: result.narratives,

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from narratives.embed import NewVectors
 from narratives.errors import NarrativesError
 from narratives.schemas import CLAIMS, EMBEDDING_CACHE, TERM_CACHE, TERM_VOCAB
 from narratives.store import State, connect
@@ -84,11 +85,13 @@ def claim_text_hashes(claims: pd.DataFrame, state: State) -> np.ndarray:
 
 class DuckDBEmbeddingCache:
     """Embeddings by (model, text hash) in the project's own database. ``known``: vectors read ahead (a run's
-    stored claims'): those found are not looked up again."""
+    stored claims'): those found are not looked up again; ``new``: vectors the run just embedded (in memory while
+    they are written to the cache)."""
 
-    def __init__(self, db_path: str | Path, known: KnownVectors | None = None):
+    def __init__(self, db_path: str | Path, known: KnownVectors | None = None, new: NewVectors | None = None):
         self.db_path = db_path
         self.known = known
+        self.new = new
 
     def _rows(self, model: str, hashes: Sequence[str], columns: str, ordered: bool = True) -> pa.Table | None:
         """``columns`` of the cache rows of ``model`` joined to ``hashes`` (``w.i``: the position in ``hashes``),
@@ -104,20 +107,31 @@ class DuckDBEmbeddingCache:
         """The vectors of ``hashes`` as one float32 matrix in their order (zeros where the cache has none; None
         when it has none of them) and the mask of those it has: one join, no per-row objects. When it has them
         all the matrix is the query's own buffer, read-only (no copy of hundreds of MB). When ``hashes`` start
-        with the ``known`` ones, those found are taken from there and only the others are looked up."""
+        with the ``known`` ones, those found are taken from there, then those among the ``new`` vectors (just
+        embedded, perhaps not stored yet), and only the others are looked up."""
         k = self.known
         n = 0 if k is None or k.model != model else len(k.hashes)
+        M, found = None, np.zeros(len(hashes), dtype=bool)
         if n and len(hashes) >= n and np.array_equal(np.asarray(hashes[:n], dtype=object), k.hashes):
-            found = np.concatenate([k.found, np.zeros(len(hashes) - n, dtype=bool)])
-            ask = np.flatnonzero(~found)
-            got, got_found = self._read_rows(model, [hashes[i] for i in ask.tolist()])
+            found[:n] = k.found
             M = np.zeros((len(hashes), k.vectors.shape[1]), dtype=np.float32)
             M[:n] = k.vectors
-            if got is not None:
-                M[ask[got_found]] = got[got_found]
-                found[ask[got_found]] = True
-            return M, found
-        return self._read_rows(model, hashes)
+        fresh = self.new.by_hash() if self.new is not None and self.new.model == model and len(self.new.hashes) else {}
+        if fresh:
+            hit = [i for i in np.flatnonzero(~found).tolist() if hashes[i] in fresh]
+            if hit:
+                if M is None:
+                    M = np.zeros((len(hashes), self.new.vectors.shape[1]), dtype=np.float32)
+                M[hit] = np.stack([fresh[hashes[i]] for i in hit])
+                found[hit] = True
+        if M is None:
+            return self._read_rows(model, hashes)
+        ask = np.flatnonzero(~found)
+        got, got_found = self._read_rows(model, [hashes[i] for i in ask.tolist()])
+        if got is not None:
+            M[ask[got_found]] = got[got_found]
+            found[ask[got_found]] = True
+        return M, found
 
     def _read_rows(self, model: str, hashes: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray]:
         found = np.zeros(len(hashes), dtype=bool)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
+from narratives.chunks import map_batches
 from narratives.config import PACKAGED_MODEL, EmbedConfig
 from narratives.errors import ConfigError
 
@@ -207,14 +209,52 @@ def uncached_texts(texts: Sequence[str], model: str, cache: EmbeddingCache | Non
     return [t for h, t in by_hash.items() if h not in have]
 
 
-def fill_cache(texts: Sequence[str], vectors: np.ndarray, model: str, cache: EmbeddingCache) -> None:
-    """Make sure ``cache`` holds these vectors (e.g. when they came from an orchestrator's task cache): one ``put``
-    of each distinct text's vector (the cache keeps what it already holds)."""
-    first: dict[str, int] = {}
-    for i, t in enumerate(texts):
-        first.setdefault(text_hash(t), i)
+@dataclass(frozen=True)
+class NewVectors:
+    """Vectors a run just embedded with ``model`` (a cache key), by their texts' :func:`text_hash` (rows in the
+    same order). A run fills the embedding cache with them and takes them from memory meanwhile (see
+    ``caches.DuckDBEmbeddingCache``)."""
+
+    model: str
+    hashes: np.ndarray  # object array of text hashes
+    vectors: np.ndarray  # float32, one row per hash
+
+    @classmethod
+    def of(cls, model: str, texts: Sequence[str], vectors: np.ndarray) -> "NewVectors":
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if len(vectors) != len(texts):
+            raise ValueError(f"{len(vectors)} vectors for {len(texts)} texts")
+        return cls(model, text_hashes(texts), vectors)
+
+    @classmethod
+    def concat(cls, parts: Sequence["NewVectors"]) -> "NewVectors":
+        """The parts one after another (``parts``: at least one, all of one model)."""
+        if not parts or len({p.model for p in parts}) != 1:
+            raise ValueError("NewVectors.concat needs parts of one model")
+        return cls(parts[0].model, np.concatenate([p.hashes for p in parts]),
+                   np.concatenate([p.vectors for p in parts], axis=0))
+
+    def by_hash(self) -> dict[str, np.ndarray]:
+        """{hash: vector}, the first row of a repeated hash."""
+        out: dict[str, np.ndarray] = {}
+        for h, v in zip(self.hashes.tolist(), self.vectors):
+            out.setdefault(h, v)
+        return out
+
+
+def embed_new(texts: Sequence[str], embedder: Embedder, model: str, batch_size: int) -> NewVectors:
+    """Embed ``texts`` one model call per batch of ``batch_size`` (batches fixed before any chunking, so a text's
+    vector does not depend on how the texts were split into tasks); ``model``: the cache key they go under."""
+    return NewVectors.of(model, texts, map_batches(lambda batch: embedder.encode(batch, batch_size=batch_size), texts,
+                                                   batch_size))
+
+
+def fill_cache(new: NewVectors, cache: EmbeddingCache) -> None:
+    """Make sure ``cache`` holds ``new``'s vectors (e.g. when they came from an orchestrator's task cache): one
+    ``put`` of each distinct hash's first row (the cache keeps what it already holds)."""
+    first = new.by_hash()
     if first:
-        cache.put(model, list(first), np.asarray(vectors)[list(first.values())])
+        cache.put(new.model, list(first), np.stack(list(first.values())))
 
 
 def embed_texts(

@@ -83,17 +83,17 @@ def test_uncached_texts():
 
 
 def test_fill_cache_adds_only_missing():
-    from narratives.embed import fill_cache
+    from narratives.embed import NewVectors, fill_cache
 
     cache, e = DictCache(), CountingEmbedder()
     X, _ = embed_texts(["a b c", "d e f"], e, cache)
     fresh = DictCache()
-    fill_cache(["a b c", "d e f", "a b c"], X[[0, 1, 0]], "m", fresh)
+    fill_cache(NewVectors.of("m", ["a b c", "d e f", "a b c"], X[[0, 1, 0]]), fresh)
     assert len(fresh.data) == 2 and np.allclose(fresh.data[("m", text_hash("d e f"))], X[1])
 
 
 def test_fill_cache_writes_once_and_reads_nothing():
-    from narratives.embed import fill_cache, uncached_texts
+    from narratives.embed import NewVectors, fill_cache, uncached_texts
 
     class CountingCache(DictCache):
         gets = hass = 0
@@ -113,7 +113,7 @@ def test_fill_cache_writes_once_and_reads_nothing():
     CountingCache.puts = 0
     cache = CountingCache()
     texts = [f"text number {i}" for i in range(50)]
-    fill_cache(texts, HashingEmbedder(8).encode(texts), "m", cache)
+    fill_cache(NewVectors.of("m", texts, HashingEmbedder(8).encode(texts)), cache)
     assert (CountingCache.gets, CountingCache.hass, CountingCache.puts) == (0, 0, 1) and len(cache.data) == 50
     assert uncached_texts(texts + ["a new one"], "m", cache) == ["a new one"]
     assert (CountingCache.gets, CountingCache.hass) == (0, 1)

@@ -225,6 +225,50 @@ def test_known_vectors_read_ahead_answer_as_plain_lookups(tmp_path, monkeypatch)
     assert with_known_vectors(shuffled, db, "m").known_vectors is None
 
 
+def test_new_vectors_are_taken_from_memory_before_the_cache_is_asked(tmp_path, monkeypatch):
+    """A cache given the vectors a run just embedded (NewVectors, perhaps not stored yet) answers rows() as the
+    cache does once they are stored, and asks the database only for hashes found neither in the read ahead nor
+    among them (nothing when all are found); another model's new vectors are not used."""
+    from narratives.caches import with_known_vectors
+    from narratives.embed import NewVectors, fill_cache, text_hashes
+
+    db = tmp_path / "n.duckdb"
+    texts = ["claim number 0", "claim number 1", "claim number 2", "новый claim", "claim number 4"]
+    stored = pd.DataFrame([_claim(i, embed_text=texts[i]) for i in range(3)])
+    store.commit_results(db, "r1", pd.DataFrame([article(i) for i in range(3)]), [], {"claims": stored})
+    h = text_hashes(texts).tolist()
+    v = np.arange(20, dtype=np.float32).reshape(5, 4) + 1
+    plain = DuckDBEmbeddingCache(db)
+    plain.put("m", h[:2], v[:2])  # claim 2 was never embedded
+    known = with_known_vectors(store.load_state(db), db, "m").known_vectors
+    new = NewVectors.of("m", [texts[3], texts[2], texts[3]], v[[3, 2, 3]])  # (a repeated text: its first row)
+    import narratives.caches as caches_mod
+
+    opened = []
+    real_connect = caches_mod.connect
+    monkeypatch.setattr(caches_mod, "connect", lambda *a, **kw: opened.append(a) or real_connect(*a, **kw))
+    for k, rest in ((known, [h[4]]), (None, [h[0], h[1], h[4]])):  # with and without the read ahead
+        cache = DuckDBEmbeddingCache(db, k, new)
+        real = cache._rows
+        asked = []
+        monkeypatch.setattr(cache, "_rows", lambda model, hs, *a, **kw: asked.append(list(hs)) or real(model, hs, *a, **kw))
+        opened.clear()
+        M, found = cache.rows("m", h)
+        assert found.tolist() == [True, True, True, True, False]
+        assert np.array_equal(M, np.stack([v[0], v[1], v[2], v[3], np.zeros(4)]))
+        assert asked == [rest] and len(opened) == 1  # only what neither the read ahead nor the new vectors hold
+    opened.clear()
+    M, found = DuckDBEmbeddingCache(db, known, new).rows("m", h[:4])
+    assert found.all() and np.array_equal(M, v[:4]) and opened == []  # all in memory: the database is not opened
+    assert DuckDBEmbeddingCache(db, None, new).rows("other", h[2:4])[0] is None  # another model's: not used
+    fill_cache(new, plain)
+    for got, exp in zip(DuckDBEmbeddingCache(db, known, new).rows("m", h), plain.rows("m", h)):
+        assert np.array_equal(got, exp)
+    with pytest.raises(ValueError, match="one model"):
+        NewVectors.concat([new, NewVectors.of("other", ["x"], v[:1])])
+    assert NewVectors.concat([new, new]).hashes.tolist() == [h[3], h[2], h[3]] * 2
+
+
 def test_export_parquet_matches_schema(tmp_path):
     db = tmp_path / "n.duckdb"
     store.start_run(db, "r1", "cfg", None)
