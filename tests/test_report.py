@@ -199,6 +199,50 @@ def test_claim_map_samples_by_id_hash_and_jitters_each_claim_the_same_way(monkey
     assert got["n_claims"] == 96
 
 
+def _timelines_reference(claims, weeks):
+    """The outlet timelines as first written with pandas groupbys (the definition _timelines must keep)."""
+    from narratives.report_data import TIMELINE_OUTLETS, _week
+
+    d = claims[claims["published_at"].notna() & claims["narrative_id"].notna()]
+    if d.empty:
+        return {}
+    d = pd.DataFrame({"n": d["narrative_id"].astype(int).to_numpy(), "o": d["outlet"].fillna("(unknown outlet)").to_numpy(),
+                      "w": _week(d["published_at"]).map(weeks).to_numpy()})
+    per = d.groupby(["n", "o"]).size().reset_index(name="k").sort_values(["n", "k", "o"], ascending=[True, False, True])
+    per["rank"] = per.groupby("n").cumcount()
+    top = set(zip(per.loc[per["rank"] < TIMELINE_OUTLETS, "n"], per.loc[per["rank"] < TIMELINE_OUTLETS, "o"]))
+    order = {(n, o): r for n, o, r in zip(per["n"], per["o"], per["rank"])}
+    d["name"] = [o if (n, o) in top else "other outlets" for n, o in zip(d["n"], d["o"])]
+    out = {}
+    for (n, name, w), k in d.groupby(["n", "name", "w"]).size().items():
+        out.setdefault(int(n), {}).setdefault(name, []).append([int(w), int(k)])
+    return {n: {"series": [{"outlet": o, "points": pts} for o, pts in
+                           sorted(series.items(), key=lambda kv: order.get((n, kv[0]), TIMELINE_OUTLETS))]}
+            for n, series in out.items()}
+
+
+def test_outlet_timelines_equal_the_groupby_definition():
+    """_timelines (integer codes) gives what the pandas groupby definition gives: top outlets by claims with ties
+    by name, the rest as 'other outlets' (also when an outlet is called that), unknown outlets, undated and
+    unassigned claims left out, points by week."""
+    from narratives.report_data import _timelines, _week
+
+    rng = np.random.default_rng(11)
+    outlets = ["RT", "Sputnik", "TASS", "other outlets", "Ведомости", "a", "b", "c", "d", None]
+    for trial in range(5):
+        n = 400
+        claims = pd.DataFrame({
+            "narrative_id": rng.choice([1.0, 2.0, 3.0, 7.0, np.nan], size=n, p=[0.4, 0.3, 0.15, 0.1, 0.05]),
+            "outlet": rng.choice(np.array(outlets, dtype=object), size=n),
+            "published_at": pd.to_datetime("2026-01-01") + pd.to_timedelta(rng.integers(0, 70, size=n), unit="D"),
+        })
+        claims.loc[rng.random(n) < 0.05, "published_at"] = pd.NaT
+        dated = claims["published_at"].dropna()
+        weeks = {w: i for i, w in enumerate(sorted(pd.DatetimeIndex(_week(dated).unique())))}
+        assert _timelines(claims, weeks) == _timelines_reference(claims, weeks)
+    assert _timelines(claims.iloc[:0], {}) == {}
+
+
 def test_hostile_text_never_appears_as_markup():
     page = render_report(make_tables())
     body = page.split("<body>", 1)[1]
