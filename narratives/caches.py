@@ -107,8 +107,9 @@ class DuckDBEmbeddingCache:
         """The vectors of ``hashes`` as one float32 matrix in their order (zeros where the cache has none; None
         when it has none of them) and the mask of those it has: one join, no per-row objects. When it has them
         all the matrix is the query's own buffer, read-only (no copy of hundreds of MB). When ``hashes`` start
-        with the ``known`` ones, those found are taken from there, then those among the ``new`` vectors (just
-        embedded, perhaps not stored yet), and only the others are looked up."""
+        with the ``known`` ones, those found are taken from there (also for later hashes equal to a found one),
+        then those among the ``new`` vectors (just embedded, perhaps not stored yet), and only the others are
+        looked up."""
         k = self.known
         n = 0 if k is None or k.model != model else len(k.hashes)
         M, found = None, np.zeros(len(hashes), dtype=bool)
@@ -116,6 +117,13 @@ class DuckDBEmbeddingCache:
             found[:n] = k.found
             M = np.zeros((len(hashes), k.vectors.shape[1]), dtype=np.float32)
             M[:n] = k.vectors
+        if n and M is not None and not found.all():  # later rows with a text a stored claim has (copies, repeats)
+            row_of = dict(zip(k.hashes[k.found].tolist(), np.flatnonzero(k.found).tolist()))
+            hit = [(i, row_of[hashes[i]]) for i in np.flatnonzero(~found).tolist() if hashes[i] in row_of]
+            if hit:
+                at, src = map(list, zip(*hit))
+                M[at] = k.vectors[src]
+                found[at] = True
         fresh = self.new.by_hash() if self.new is not None and self.new.model == model and len(self.new.hashes) else {}
         if fresh:
             hit = [i for i in np.flatnonzero(~found).tolist() if hashes[i] in fresh]

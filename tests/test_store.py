@@ -227,8 +227,9 @@ def test_known_vectors_read_ahead_answer_as_plain_lookups(tmp_path, monkeypatch)
 
 def test_new_vectors_are_taken_from_memory_before_the_cache_is_asked(tmp_path, monkeypatch):
     """A cache given the vectors a run just embedded (NewVectors, perhaps not stored yet) answers rows() as the
-    cache does once they are stored, and asks the database only for hashes found neither in the read ahead nor
-    among them (nothing when all are found); another model's new vectors are not used."""
+    cache does once they are stored, and asks the database only for hashes found neither in the read ahead (at
+    their own row or, for a repeated text, another's) nor among them (nothing when all are found); another
+    model's new vectors are not used."""
     from narratives.caches import with_known_vectors
     from narratives.embed import NewVectors, fill_cache, text_hashes
 
@@ -258,8 +259,8 @@ def test_new_vectors_are_taken_from_memory_before_the_cache_is_asked(tmp_path, m
         assert np.array_equal(M, np.stack([v[0], v[1], v[2], v[3], np.zeros(4)]))
         assert asked == [rest] and len(opened) == 1  # only what neither the read ahead nor the new vectors hold
     opened.clear()
-    M, found = DuckDBEmbeddingCache(db, known, new).rows("m", h[:4])
-    assert found.all() and np.array_equal(M, v[:4]) and opened == []  # all in memory: the database is not opened
+    M, found = DuckDBEmbeddingCache(db, known, new).rows("m", [*h[:4], h[1], h[3]])  # (+ repeats of known/new texts)
+    assert found.all() and np.array_equal(M, v[[0, 1, 2, 3, 1, 3]]) and opened == []  # all in memory: not opened
     assert DuckDBEmbeddingCache(db, None, new).rows("other", h[2:4])[0] is None  # another model's: not used
     fill_cache(new, plain)
     for got, exp in zip(DuckDBEmbeddingCache(db, known, new).rows("m", h), plain.rows("m", h)):
