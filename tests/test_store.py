@@ -177,6 +177,18 @@ def test_embedding_cache_roundtrip(tmp_path):
     assert cache.has("m", ["h1", "h3", "h2"]) == {"h1", "h2"} and cache.has("other-model", ["h1"]) == set()
 
 
+def _stored_claims(tmp_path, texts: list[str], n_stored: int):
+    """A database holding claims with the first ``n_stored`` of ``texts`` (nothing cached yet): (path, the texts'
+    hashes, one distinct float32 vector per text, its embedding cache)."""
+    from narratives.embed import text_hashes
+
+    db = tmp_path / "n.duckdb"
+    stored = pd.DataFrame([_claim(i, embed_text=texts[i]) for i in range(n_stored)])
+    store.commit_results(db, "r1", pd.DataFrame([article(i) for i in range(3)]), [], {"claims": stored})
+    v = np.arange(4 * len(texts), dtype=np.float32).reshape(len(texts), 4) + 1
+    return db, text_hashes(texts).tolist(), v, DuckDBEmbeddingCache(db)
+
+
 def test_known_vectors_read_ahead_answer_as_plain_lookups(tmp_path, monkeypatch):
     """with_known_vectors (the CLI's read ahead) hashes the stored claims' texts in DuckDB exactly as text_hashes
     does (non-ASCII too) and reads their cached vectors; a cache given them takes the found ones as they are and
@@ -186,13 +198,8 @@ def test_known_vectors_read_ahead_answer_as_plain_lookups(tmp_path, monkeypatch)
     from narratives.caches import claim_text_hashes, with_known_vectors
     from narratives.embed import text_hashes
 
-    db = tmp_path / "n.duckdb"
     texts = ["claim number 0", "Ärger über Kyiv — «NATO»", "claim number 2", "emoji 🚀 claim", "claim number 4"]
-    stored = pd.DataFrame([_claim(i, embed_text=texts[i]) for i in range(4)])
-    store.commit_results(db, "r1", pd.DataFrame([article(i) for i in range(3)]), [], {"claims": stored})
-    h = text_hashes(texts).tolist()
-    v = np.arange(20, dtype=np.float32).reshape(5, 4) + 1
-    plain = DuckDBEmbeddingCache(db)
+    db, h, v, plain = _stored_claims(tmp_path, texts, 4)
     assert with_known_vectors(store.load_state(db), db, "m").known_vectors is None  # nothing cached: nothing known
     plain.put("m", [h[0], h[2], h[3]], v[[0, 2, 3]])
     state = with_known_vectors(store.load_state(db), db, "m")
@@ -231,15 +238,10 @@ def test_new_vectors_are_taken_from_memory_before_the_cache_is_asked(tmp_path, m
     their own row or, for a repeated text, another's) nor among them (nothing when all are found); another
     model's new vectors are not used."""
     from narratives.caches import with_known_vectors
-    from narratives.embed import NewVectors, fill_cache, text_hashes
+    from narratives.embed import NewVectors, fill_cache
 
-    db = tmp_path / "n.duckdb"
     texts = ["claim number 0", "claim number 1", "claim number 2", "новый claim", "claim number 4"]
-    stored = pd.DataFrame([_claim(i, embed_text=texts[i]) for i in range(3)])
-    store.commit_results(db, "r1", pd.DataFrame([article(i) for i in range(3)]), [], {"claims": stored})
-    h = text_hashes(texts).tolist()
-    v = np.arange(20, dtype=np.float32).reshape(5, 4) + 1
-    plain = DuckDBEmbeddingCache(db)
+    db, h, v, plain = _stored_claims(tmp_path, texts, 3)
     plain.put("m", h[:2], v[:2])  # claim 2 was never embedded
     known = with_known_vectors(store.load_state(db), db, "m").known_vectors
     new = NewVectors.of("m", [texts[3], texts[2], texts[3]], v[[3, 2, 3]])  # (a repeated text: its first row)
