@@ -161,15 +161,15 @@ def _timelines(claims: pd.DataFrame, weeks: dict[pd.Timestamp, int]) -> dict[int
     w = _week(d[C.published_at]).map(weeks).to_numpy(dtype=np.int64)
     oc, onames = pd.factorize(outlet, sort=True)
     # each narrative's outlets by claims (most first, ties by name): the first TIMELINE_OUTLETS keep their name
-    pair, k = np.unique(n * len(onames) + oc, return_counts=True)
+    pair, of_row, k = np.unique(n * len(onames) + oc, return_inverse=True, return_counts=True)
     pn, po = pair // len(onames), pair % len(onames)
     by = np.lexsort((po, -k, pn))
     pn, po = pn[by], po[by]
     rank = np.arange(len(pn)) - np.searchsorted(pn, pn)
     order = {(int(a), onames[b]): int(r) for a, b, r in zip(pn.tolist(), po.tolist(), rank.tolist())}
     top = np.zeros(len(pair), dtype=bool)
-    top[np.searchsorted(pair, pn[rank < TIMELINE_OUTLETS] * len(onames) + po[rank < TIMELINE_OUTLETS])] = True
-    name = np.where(top[np.searchsorted(pair, n * len(onames) + oc)], outlet, "other outlets")
+    top[by[rank < TIMELINE_OUTLETS]] = True
+    name = np.where(top[of_row.ravel()], outlet, "other outlets")
     nc, names = pd.factorize(name, sort=True)
     n_weeks = int(w.max()) + 1
     key, counts = np.unique((n * len(names) + nc) * n_weeks + w, return_counts=True)
