@@ -89,12 +89,17 @@ def _num(v, digits: int = 3):
     return None if _na(v) else round(float(v), digits)
 
 
+def _nums(values: list, digits: int = 3) -> list:
+    """:func:`_num` of each value (floats, the usual case, without a call each)."""
+    return [(None if v != v else round(v, digits)) if type(v) is float else _num(v, digits) for v in values]
+
+
 def _list(v, limit: int | None = None) -> list[str]:
     """The non-missing items of ``v`` as strings (the first ``limit`` of them)."""
     if type(v) is np.ndarray or type(v) is list:
-        items = v.tolist() if type(v) is np.ndarray else v
-        if all(type(x) is str for x in items):  # no missing items (the usual case)
-            return items[:limit]
+        items = v[:limit].tolist() if type(v) is np.ndarray else v[:limit]
+        if all(type(x) is str for x in items):  # no missing items among the first ones (the usual case)
+            return items
     if isinstance(v, (list, tuple, np.ndarray, pd.Series)):
         return list(islice((x if type(x) is str else str(x) for x in v if type(x) is str or not _na(x)), limit))
     return [] if _na(v) or limit == 0 else [str(v)]
@@ -103,8 +108,15 @@ def _list(v, limit: int | None = None) -> list[str]:
 _SPACE = re.compile(r"\s")
 
 
+# An absolute http(s) URL whose host part is plain printable ASCII (no brackets) and which has no whitespace:
+# what urlsplit accepts below, checked without it (urlsplit costs ~30 us a URL, a tenth of the report's links).
+_PLAIN_URL = re.compile(r"(?i:https?)://(?:(?![/?#\[\]])[!-~])+(?:[/?#]\S*)?")
+
+
 def safe_url(v) -> str | None:
     """The URL when it is absolute http(s) without whitespace; None for anything else (javascript:, data:, ...)."""
+    if type(v) is str and _PLAIN_URL.fullmatch(s := v.strip()):
+        return s
     if _na(v):
         return None
     s = str(v).strip()
@@ -206,14 +218,17 @@ def _records(df: pd.DataFrame, col: str) -> dict[int, list[dict]]:
 
 def _reps(r: dict, claim_info: dict, urls: dict) -> list[dict]:
     out = []
-    texts = _list(r[N.representative_claims])
+    texts = None  # the stored texts, read only for a claim the claims table lacks
     for i, cid in enumerate(_list(r[N.representative_claim_ids])):
         c = claim_info.get(cid)
         if c is not None:
             text, outlet, date, speaker, article = c
             out.append({"text": _s(text), "outlet": _s(outlet), "date": _date(date), "speaker": _s(speaker),
                         "url": urls.get(article)})
-        elif i < len(texts):
+            continue
+        if texts is None:
+            texts = _list(r[N.representative_claims])
+        if i < len(texts):
             out.append({"text": texts[i], "outlet": None, "date": None, "speaker": None, "url": None})
     return out
 
@@ -224,14 +239,15 @@ def _drift(weekly: pd.DataFrame, texts: dict) -> dict[int, list[dict]]:
     if weekly.empty:
         return {}
     days = weekly[D.period_start].dt.strftime("%Y-%m-%d").tolist()
-    cols = [weekly[c].tolist() for c in (D.narrative_id, D.n_claims, D.shift_prev, D.drift_score, D.rising_terms,
-                                         D.falling_terms, D.representative_claim_id)]
+    nids, ns, ups, downs, reps = _lists(weekly, D.narrative_id, D.n_claims, D.rising_terms, D.falling_terms,
+                                        D.representative_claim_id)
+    shifts, scores = (_nums(weekly[c].tolist()) for c in (D.shift_prev, D.drift_score))
     out: dict[int, list[dict]] = {}
-    for day, (nid, n, shift, score, up, down, rep) in zip(days, zip(*cols)):
+    for day, nid, n, shift, score, up, down, rep in zip(days, nids, ns, shifts, scores, ups, downs, reps):
         if _na(nid):
             continue
         out.setdefault(int(nid), []).append({
-            "period": day if isinstance(day, str) else None, "n": int(n), "shift": _num(shift), "score": _num(score),
+            "period": day if isinstance(day, str) else None, "n": int(n), "shift": shift, "score": score,
             "rising": _list(up, 5), "falling": _list(down, 5), "rep": texts.get(rep)})
     return out
 

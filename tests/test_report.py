@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import random
 import re
 
 import numpy as np
@@ -283,6 +284,31 @@ def test_safe_url():
     assert safe_url("https://a.org/x?y=1") == "https://a.org/x?y=1"
     for bad in ("javascript:alert(1)", "data:text/html,x", "//a.org", "/rel", "https://a.org/x y", None, float("nan")):
         assert safe_url(bad) is None
+
+
+def test_safe_url_fast_path_agrees_with_urlsplit():
+    """safe_url accepts plain URLs by a pattern; every answer must be the one the urlsplit rule gives."""
+    from urllib.parse import urlsplit
+
+    def by_urlsplit(v):
+        s = str(v).strip()
+        try:
+            parts = urlsplit(s)
+        except ValueError:
+            return None
+        ok = parts.scheme.lower() in ("http", "https") and parts.netloc and not re.search(r"\s", s)
+        return s if ok else None
+
+    cases = ["https://a.org/x?y=1", "HTTP://A.ORG", "http://", "http:///x", "https://[::1]/x", "https://[::1/x",
+             "http://a]b/", "https://é.com/x", "http://a.org/é", " http://a.org/x ", "http://a.org\x01/",
+             "http://a.org/\x01", "https://a.org#f", "https://a.org?q", "http:/a.org", "ftp://a.org", "http://a.org\u00a0"]
+    rng = random.Random(5)
+    chars = "hHtTpPsS:/?#[]@ .\t\n\x01\x7fé\u00a0a0-%\\"
+    cases += [rng.choice(["http://", "https://", "HTTPS://", "", " http://"]) + "".join(rng.choice(chars) for _ in range(rng.randint(0, 12)))
+              for _ in range(20000)]
+    wrong = [c for c in cases if safe_url(c) != by_urlsplit(c)]
+    assert wrong == []
+    assert safe_url("https://[::1]/x") == "https://[::1]/x" and safe_url("https://[::1/x") is None
 
 
 def test_empty_and_missing_tables():
