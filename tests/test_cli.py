@@ -76,3 +76,22 @@ def test_console_exit_codes_output_and_exit_handlers(tmp_path, seeds_dir):
                     f"cli.main = lambda: atexit.register(pathlib.Path({str(marker)!r}).write_text, 'x') and real(); "))
     assert late.returncode == 2
     assert marker.read_text() == "x"
+
+
+def test_setup_environment_stops_blas_spinning_unless_set(monkeypatch):
+    """OpenBLAS's idle threads sleep at once (OPENBLAS_THREAD_TIMEOUT=4) unless the user chose a value."""
+    import os
+
+    from flows.cli import setup_environment
+
+    saved = dict(os.environ)
+    try:
+        monkeypatch.delenv("OPENBLAS_THREAD_TIMEOUT", raising=False)
+        setup_environment()
+        assert os.environ["OPENBLAS_THREAD_TIMEOUT"] == "4"
+        os.environ["OPENBLAS_THREAD_TIMEOUT"] = "20"
+        setup_environment()
+        assert os.environ["OPENBLAS_THREAD_TIMEOUT"] == "20"
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
