@@ -78,15 +78,15 @@ def test_console_exit_codes_output_and_exit_handlers(tmp_path, seeds_dir):
     assert marker.read_text() == "x"
 
 
-def test_setup_environment_stops_blas_spinning_unless_set(monkeypatch):
+def test_setup_environment_stops_blas_spinning_unless_set():
     """OpenBLAS's idle threads sleep at once (OPENBLAS_THREAD_TIMEOUT=4) unless the user chose a value."""
     import os
 
     from flows.cli import setup_environment
 
-    saved = dict(os.environ)
+    saved = dict(os.environ)  # (setup_environment sets other variables too: all are restored)
     try:
-        monkeypatch.delenv("OPENBLAS_THREAD_TIMEOUT", raising=False)
+        os.environ.pop("OPENBLAS_THREAD_TIMEOUT", None)
         setup_environment()
         assert os.environ["OPENBLAS_THREAD_TIMEOUT"] == "4"
         os.environ["OPENBLAS_THREAD_TIMEOUT"] = "20"
