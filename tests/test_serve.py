@@ -68,8 +68,13 @@ def test_scheduled_run_completes_on_a_real_server(tmp_path, prefect_server):
     finally:
         if serve is not None:
             stop(serve)
-    runs = store.read_tables(out / "n.duckdb", ["runs"])["runs"]
+    runs = store.read_tables(out / "n.duckdb", ["runs"])["runs"].sort_values("started_at").reset_index(drop=True)
     assert (runs["status"] == "succeeded").sum() >= 1
-    first = runs.sort_values("started_at").iloc[0]
+    first = runs.iloc[0]
+    assert first["status"] == "succeeded"
     assert first["n_new_articles"] == 40 and first["input"] == str(inbox.resolve())
-    assert (runs["n_new_articles"].iloc[1:] == 0).all()  # later scheduled runs find nothing new
+    # a scheduled run may be cut by stopping `narratives serve` above: only the last one, and it wrote no counts
+    cut = runs.index[runs["status"] != "succeeded"].tolist()
+    assert cut in ([], [len(runs) - 1]), runs[["status", "error"]].to_string()
+    later = runs.iloc[1:].drop(index=cut)
+    assert (later["n_new_articles"] == 0).all()  # later scheduled runs find nothing new
