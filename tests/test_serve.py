@@ -76,5 +76,6 @@ def test_scheduled_run_completes_on_a_real_server(tmp_path, prefect_server):
     # a scheduled run may be cut by stopping `narratives serve` above: only the last one, and it wrote no counts
     cut = runs.index[runs["status"] != "succeeded"].tolist()
     assert cut in ([], [len(runs) - 1]), runs[["status", "error"]].to_string()
+    assert runs.loc[cut, "n_new_articles"].isna().all()
     later = runs.iloc[1:].drop(index=cut)
     assert (later["n_new_articles"] == 0).all()  # later scheduled runs find nothing new
