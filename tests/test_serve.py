@@ -68,6 +68,10 @@ def test_scheduled_run_completes_on_a_real_server(tmp_path, prefect_server):
     finally:
         if serve is not None:
             stop(serve)
+    # Prefect's runner starts each flow run in a process group of its own, so a scheduled run in flight can outlive
+    # `narratives serve`: wait until no run holds the database (the run lock is released after it is closed)
+    with store.run_lock(out / "n.duckdb", wait_seconds=180):
+        pass
     runs = store.read_tables(out / "n.duckdb", ["runs"])["runs"].sort_values("started_at").reset_index(drop=True)
     assert (runs["status"] == "succeeded").sum() >= 1
     first = runs.iloc[0]
