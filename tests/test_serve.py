@@ -73,7 +73,6 @@ def test_scheduled_run_completes_on_a_real_server(tmp_path, prefect_server):
     with store.run_lock(out / "n.duckdb", wait_seconds=180):
         pass
     runs = store.read_tables(out / "n.duckdb", ["runs"])["runs"].sort_values("started_at").reset_index(drop=True)
-    assert (runs["status"] == "succeeded").sum() >= 1
     first = runs.iloc[0]
     assert first["status"] == "succeeded"
     assert first["n_new_articles"] == 40 and first["input"] == str(inbox.resolve())
