@@ -78,6 +78,7 @@ def _collector_paused():
 def cmd_run(args: argparse.Namespace) -> int:
     with ExitStack() as run:
         with _collector_paused():
+            from narratives import ahead as batch_ahead
             from narratives.caches import with_known_vectors
             from narratives.config import load_config
             from narratives.embed import cache_key
@@ -91,7 +92,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             # other core; the flow's own lock enters it.
             db = args.db or cfg.output.db
             ahead = partial(with_known_vectors, db_path=db, model=cache_key(cfg.embed))
-            run.enter_context(reserved_run(db, getattr(args, "wait", 0.0), read_ahead=ahead))
+            # A small batch's own steps (ingest to embedding) run meanwhile in a process forked once the lock is
+            # held, before any thread exists (narratives/ahead.py); the flow takes them.
+            run_cfg = cfg.with_overrides(ingest={"unit": args.unit}) if args.unit else cfg
+            beside = partial(batch_ahead.start, args.input, db, run_cfg)
+            run.enter_context(reserved_run(db, getattr(args, "wait", 0.0), read_ahead=ahead, beside=beside))
+            run.callback(batch_ahead.discard)  # (a child the flow did not take is stopped before the lock goes)
             from flows.runners import configured_flow
 
             narratives_flow = configured_flow(cfg)  # refuses runner.kind 'dask' without a Prefect server

@@ -24,6 +24,7 @@ from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.heartbeat import BeatingFlow, beating
+from narratives import ahead
 from narratives import assemble as assemble_mod
 from narratives import caches
 from narratives import chunks
@@ -57,6 +58,16 @@ def _say(msg: str) -> None:
 @step(name="start-run", retries=2, retry_delay_seconds=2)
 def start_run_task(db: str, run_id: str, config_hash: str, input_path: str) -> None:
     store.start_run(db, run_id, config_hash, input_path)
+
+
+@step(name="take-prepared-batch")
+def prepared_task(input_path: str, db: str, cfg: Config) -> ahead.PreparedBatch | None:
+    """The batch's own steps, done ahead by `narratives run` in a forked process (narratives/ahead.py); None
+    when there are none (a served run, a first run, a large batch) or they cannot be used."""
+    prepared, why = ahead.take(input_path, db, cfg)
+    if why:
+        _say(f"the batch prepared ahead is not used ({why}): the flow does its steps")
+    return prepared
 
 
 @step(name="ingest", retries=2, retry_delay_seconds=2)
@@ -328,26 +339,39 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool, ta
     """The steps between ingest and the one-transaction commit (the flow's body): the run's summary and the tables
     the commit replaced, as written. The database is held open from the commit until ``tail`` closes
     (store.held_open: its checkpoint runs beside the export and the report)."""
-    ingested = ingest_task(input_path, cfg)
-    state = load_state_task(db)
-    records, q_known, n_known = split_new_task(ingested.records, state.articles)
-    quarantine = ingested.quarantine + q_known
-    cleaned = clean_task(records, cfg)
-    new_articles = cleaned.assign(run_id=run_id)[ARTICLES.columns]
+    prepared = prepared_task(input_path, db, cfg)  # the batch's own steps, when the CLI did them ahead
     size = cfg.runner.chunk_size
-    new_claims = chunks.concat_frames(claims_task.map(chunks.split_rows(cleaned, size), cfg=unmapped(cfg)).result())
-    loading = load_model_task.submit(cfg.embed) if len(new_claims) else None  # new claims: likely new texts
-    reprints, signatures = reprints_task(state, new_articles, cfg)
+    if prepared is None:
+        ingested = ingest_task(input_path, cfg)
+        state = load_state_task(db)
+        records, q_known, n_known = split_new_task(ingested.records, state.articles)
+        cleaned = clean_task(records, cfg)
+        new_claims = chunks.concat_frames(claims_task.map(chunks.split_rows(cleaned, size), cfg=unmapped(cfg)).result())
+    else:
+        ingested, state = prepared.ingested, load_state_task(db)
+        records, q_known, n_known = prepared.records, prepared.quarantine_known, prepared.n_known
+        cleaned, new_claims = prepared.cleaned, prepared.new_claims
+    quarantine = ingested.quarantine + q_known
+    new_articles = cleaned.assign(run_id=run_id)[ARTICLES.columns]
+    # new claims: likely new texts (unless the CLI embedded them ahead)
+    loading = load_model_task.submit(cfg.embed) if len(new_claims) and (prepared is None or prepared.todo is None) else None
+    if prepared is None:
+        reprints, signatures = reprints_task(state, new_articles, cfg)
+    else:
+        reprints, signatures = prepared.reprints, prepared.signatures
     claims = link_copies_task(merge_claims_task(state.claims, new_claims), reprints)
     known = state.known_vectors  # the stored claims' text hashes and cached vectors, when the CLI read them ahead
     hashes = hashes_task(claims, state)
     todo = uncached_task(claims, hashes, cfg.embed, db, known)
-    parts = chunks.embedding_chunks(todo, cfg.embed.batch_size, size, token_lengths(todo, cfg.embed)) if todo else []
+    new = prepared.vectors_for(todo) if prepared is not None and todo else None  # the same chunks: the same vectors
+    parts = [] if new is not None or not todo else chunks.embedding_chunks(
+        todo, cfg.embed.batch_size, size, token_lengths(todo, cfg.embed))
     # The new texts are embedded in the task runner's threads (the model's own threads, the GIL released) while
     # the terms are counted here.
-    embedding = embed_task.map(parts, cfg=unmapped(cfg.embed), wait_for=[loading] if loading else None) if todo else None
+    embedding = embed_task.map(parts, cfg=unmapped(cfg.embed), wait_for=[loading] if loading else None) if parts else None
     counted = term_counts_task(claims, hashes, db)
-    new = NewVectors.concat(embedding.result()) if embedding is not None else None
+    if embedding is not None:
+        new = NewVectors.concat(embedding.result())
     # The new vectors are written to the cache in the task runner's thread (DuckDB, the GIL released) while the run
     # goes on with them in memory; the commit waits for that write, and so does a failed run's runs row (tail).
     filling = None

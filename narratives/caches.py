@@ -16,7 +16,7 @@ import pyarrow as pa
 from narratives.embed import NewVectors
 from narratives.errors import NarrativesError
 from narratives.schemas import CLAIMS, EMBEDDING_CACHE, TERM_CACHE, TERM_VOCAB
-from narratives.store import State, connect
+from narratives.store import State, connect, table_columns
 
 
 def _wanted(hashes: Sequence[str]) -> pa.Table:
@@ -42,7 +42,7 @@ def with_known_vectors(state: State, db_path: str | Path, model: str) -> State:
     ``state.claims`` in order, or the cache holds none of them."""
     if not len(state.claims) or not Path(db_path).exists():
         return state
-    with connect(db_path) as con:
+    with connect(db_path, read_only=True) as con:
         got = con.execute(
             f'WITH c AS (SELECT rowid AS r, claim_id, left(sha256(embed_text), 32) AS h FROM "{CLAIMS.name}") '
             f'SELECT c.claim_id, c.h, e.embedding FROM c LEFT JOIN "{EMBEDDING_CACHE.name}" e '
@@ -57,6 +57,24 @@ def with_known_vectors(state: State, db_path: str | Path, model: str) -> State:
     return replace(state, known_vectors=KnownVectors(model, got.column("h").to_numpy(zero_copy_only=False),
                                                      _matrix(len(found), np.flatnonzero(found), got.column("embedding")),
                                                      found))
+
+
+def batch_uncached(db_path: str | Path, model: str, texts: Sequence[str]) -> list[str]:
+    """The distinct ``texts`` (first-seen order) the embedding cache lacks under ``model``: what a run that adds
+    claims with these texts embeds when every stored claim's text is cached (the usual case; otherwise
+    :func:`narratives.embed.uncached_texts` lists those first). Reads the database read-only (the batch prepared
+    ahead, narratives/ahead.py, while the run reads it too)."""
+    from narratives.embed import text_hashes
+
+    hashes = text_hashes(list(texts))
+    with connect(db_path, read_only=True) as con:
+        if EMBEDDING_CACHE.name not in table_columns(con):
+            return list(dict.fromkeys(texts))
+        con.register("_want", _wanted(hashes))
+        cached = set(con.execute(f'SELECT w.text_hash FROM _want w JOIN "{EMBEDDING_CACHE.name}" c USING (text_hash) '
+                                 "WHERE c.model = ?", [model]).fetchnumpy()["text_hash"].tolist())
+    by_hash = dict(zip(hashes.tolist(), texts))
+    return [t for h, t in by_hash.items() if h not in cached]
 
 
 def _matrix(n: int, at: np.ndarray, vectors: pa.ChunkedArray) -> np.ndarray:

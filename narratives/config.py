@@ -144,6 +144,10 @@ class RunnerConfig(_Section):
     n_workers: int = Field(2, ge=1)
     threads_per_worker: int = Field(1, ge=1)
     chunk_size: int = Field(2000, ge=1)
+    # `narratives run` on an existing database: a batch of at most this many input records is ingested, cleaned,
+    # split into claims, checked for reprints and embedded in a process forked before Prefect is imported
+    # (narratives/ahead.py); 0: never. Runs started by Prefect (`narratives serve`) do every step in the flow.
+    ahead_max_records: int = Field(1000, ge=0)
 
     @field_validator("address")
     @classmethod

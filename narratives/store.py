@@ -57,6 +57,7 @@ _HELD: dict[str, duckdb.DuckDBPyConnection] = {}  # databases held open by held_
 _CHECKPOINTS: dict[str, threading.Thread] = {}  # their checkpoints after a commit, still running
 _CLOSING: dict[str, threading.Thread] = {}  # their closes still running
 _LOCKED: set[str] = set()  # databases whose run lock (run_lock) this process holds
+_LOCK_FDS: dict[str, int] = {}  # their lock files' descriptors
 _SCHEMA_CHECKED: set[str] = set()  # of those, the ones whose tables a connection has checked since the lock was taken
 _RESERVED: dict[str, "_Reservation"] = {}  # of those, the ones taken ahead for the runs this process starts next
 
@@ -285,12 +286,12 @@ def load_state(db_path: str | Path) -> State:
     return state if state is not None else _read_state(db_path)
 
 
-def _read_state(db_path: str | Path) -> State:
+def _read_state(db_path: str | Path, read_only: bool = False) -> State:
     tables = (ARTICLES, CLAIMS, NARRATIVES, NARRATIVE_TIMESERIES, NARRATIVE_SPREAD, NARRATIVE_BURSTS, NARRATIVE_DRIFT,
               REPRINTS, ARTICLE_SIGNATURES)
     if not Path(db_path).exists():
         return State(*(t.schema.empty_table().to_pandas() for t in tables), next_narrative_id=1, runs_since_full=0)
-    with connect(db_path) as con:
+    with connect(db_path, read_only=read_only) as con:
         have = table_columns(con)
         frames = [read_table(con, t, have=have.get(t.name, set())) for t in tables]
         top = con.execute(
@@ -342,6 +343,7 @@ def run_lock(db_path: str | Path, wait_seconds: float = 0.0) -> Iterator[None]:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} since {utcnow():%Y-%m-%d %H:%M:%S} UTC".encode(), 0)
         _LOCKED.add(key)
+        _LOCK_FDS[key] = fd
         locked = True
         if Path(db_path).exists():
             with connect(db_path) as con:
@@ -351,12 +353,23 @@ def run_lock(db_path: str | Path, wait_seconds: float = 0.0) -> Iterator[None]:
     finally:
         if locked:  # (a refused attempt leaves the holder's marks alone)
             _LOCKED.discard(key)
+            _LOCK_FDS.pop(key, None)
             _SCHEMA_CHECKED.discard(key)
         closing = _CLOSING.get(key)
         if closing is None:
             os.close(fd)  # releases the lock
         else:  # the database is still closing (held_open: checkpoint, close): the next run starts after it
             threading.Thread(target=_release_after, args=(closing, fd), name="narratives-run-lock").start()
+
+
+def close_inherited_locks() -> None:
+    """In a process forked while this one held run locks: close its copies of the lock files, leaving the locks to
+    the parent (an OS file lock lasts while any copy is open, so a killed parent would otherwise leave it held)."""
+    while _LOCK_FDS:
+        os.close(_LOCK_FDS.popitem()[1])
+    _LOCKED.clear()
+    _SCHEMA_CHECKED.clear()
+    _RESERVED.clear()
 
 
 def _release_after(closing: threading.Thread, fd: int) -> None:
@@ -367,9 +380,12 @@ def _release_after(closing: threading.Thread, fd: int) -> None:
 class _Reservation:
     """A run lock taken ahead (:func:`reserved_run`), and the starting state read meanwhile."""
 
-    def __init__(self, db_path: str | Path, prefetch: bool, read_ahead: Callable[[State], State] | None):
+    def __init__(self, db_path: str | Path, prefetch: bool, read_ahead: Callable[[State], State] | None,
+                 beside: Callable[[], Callable[[], None] | None] | None = None):
         self.entered = False
         self._state: State | None = None
+        # started before the reader thread: it may fork (narratives/ahead.py)
+        self._released = beside() if beside is not None else None
         self._reader = threading.Thread(target=self._read, args=(db_path, read_ahead),
                                         name="narratives-prefetch") if prefetch else None
         if self._reader is not None:
@@ -377,7 +393,7 @@ class _Reservation:
 
     def _read(self, db_path: str | Path, read_ahead: Callable[[State], State] | None) -> None:
         try:
-            state = _read_state(db_path)
+            state = _read_state(db_path, read_only=True)  # (a process started ``beside`` may read it too)
             self._state = read_ahead(state) if read_ahead is not None else state
         except Exception:  # noqa: BLE001 - the run's own load_state reads again and raises it there
             self._state = None
@@ -385,6 +401,9 @@ class _Reservation:
     def wait(self) -> None:
         if self._reader is not None:
             self._reader.join()
+        if self._released is not None:
+            self._released()
+            self._released = None
 
     def take_state(self) -> State | None:
         """The state read ahead (once; None when there is none or its read failed)."""
@@ -398,7 +417,8 @@ class _Reservation:
 
 @contextmanager
 def reserved_run(db_path: str | Path, wait_seconds: float = 0.0, prefetch: bool = True,
-                 read_ahead: Callable[[State], State] | None = None) -> Iterator[None]:
+                 read_ahead: Callable[[State], State] | None = None,
+                 beside: Callable[[], Callable[[], None] | None] | None = None) -> Iterator[None]:
     """Take the run lock of ``db_path`` (as :func:`run_lock`) for a run this process starts inside the block; the
     run's own :func:`run_lock` then enters it without locking again. The `narratives run` command takes it before
     it imports Prefect (and refuses a busy database before that).
@@ -408,10 +428,15 @@ def reserved_run(db_path: str | Path, wait_seconds: float = 0.0, prefetch: bool 
     is the state a read at that point would give, as no other run can write while the lock is held, and the
     lock's own writes (runs left 'running' marked 'interrupted') come before it. ``read_ahead``: more to read in
     that thread, given the state (the CLI's: its claims' text hashes and cached vectors,
-    ``caches.with_known_vectors``); a failure there fails the whole read ahead (the run reads again)."""
+    ``caches.with_known_vectors``); a failure there fails the whole read ahead (the run reads again). The read is
+    read-only.
+
+    ``beside``: called once the lock is held, before the read starts (no thread of this one exists yet), to start
+    another process that reads the database read-only meanwhile (the CLI's: narratives/ahead.py); it returns what
+    to wait for before the run opens the database itself (or None)."""
     key = _key(Path(db_path))
     with run_lock(db_path, wait_seconds):
-        reservation = _Reservation(db_path, prefetch, read_ahead)
+        reservation = _Reservation(db_path, prefetch, read_ahead, beside)
         _RESERVED[key] = reservation
         try:
             yield

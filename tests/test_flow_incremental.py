@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
@@ -134,7 +135,34 @@ def uninterrupted(daily):
     return store.read_tables(reference, READ)
 
 
-@pytest.mark.parametrize("stage", ["ingest", "load-vectors", "label", "store", "export-parquet"])
+def test_cli_run_with_the_batch_prepared_ahead_equals_the_flow_doing_every_step(daily, uninterrupted, tmp_path):
+    """`narratives run` does a small batch's own steps in a process it forks before importing Prefect
+    (narratives/ahead.py): the same tables, and the same vectors bit for bit, as the flow doing every step itself
+    (the uninterrupted run of the same batch on the same database, in this process)."""
+    db = tmp_path / "cli" / "n.duckdb"
+    db.parent.mkdir()
+    shutil.copy(daily["out"] / "after2.duckdb", db)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "run", str(daily["batches"][2]), "--db", str(db),
+         "--report", str(db.parent / "report.html"), "--tables-dir", str(db.parent / "tables")],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "Task run 'take-prepared-batch-" in proc.stdout and "not used" not in proc.stdout, proc.stdout[-3000:]
+    for step in ("ingest", "clean", "extract-claims", "find-reprints", "load-model", "embed"):  # done ahead
+        assert f"Task run '{step}-" not in proc.stdout
+    got = store.read_tables(db, [*READ, "embedding_cache"])
+    for name in COMPARED:
+        pd.testing.assert_frame_equal(_stable(got[name], name), _stable(uninterrupted[name], name), check_dtype=False,
+                                      obj=name)
+    want = store.read_tables(daily["out"] / "ref" / "n.duckdb", ["embedding_cache"])["embedding_cache"]
+    vectors = [t.set_index("text_hash")["embedding"].sort_index() for t in (got["embedding_cache"], want)]
+    assert vectors[0].index.equals(vectors[1].index)
+    assert np.array_equal(np.stack(vectors[0].to_numpy()), np.stack(vectors[1].to_numpy()))  # bit for bit
+
+
+# (CLI runs take the batch's own steps from the process forked ahead: there is no ingest step to kill it at)
+@pytest.mark.parametrize("stage", ["take-prepared-batch", "load-vectors", "label", "store", "export-parquet"])
 def test_killed_run_then_rerun_gives_the_same_tables(daily, uninterrupted, stage, tmp_path):
     want = uninterrupted
 

@@ -378,10 +378,13 @@ def test_reserved_run_hands_its_lock_and_read_ahead_state_to_the_run(tmp_path, m
     store.start_run(db, "r2", "h", None)  # killed: still 'running'
     reads = []
     real = store._read_state
-    monkeypatch.setattr(store, "_read_state", lambda p: reads.append(p) or real(p))
+    modes = []
+    monkeypatch.setattr(store, "_read_state", lambda p, read_only=False: reads.append(p) or modes.append(read_only)
+                        or real(p, read_only))
     with store.reserved_run(db):
         with store.run_lock(db):  # the run's own lock enters the reserved one
             assert len(reads) == 1  # read ahead, done before the run opens the database
+            assert modes == [True]  # read-only (another process may read it meanwhile: narratives/ahead.py)
             with pytest.raises(NarrativesError, match="in use by another narratives run"):
                 with store.run_lock(db):  # a second run is still refused
                     pass
@@ -412,11 +415,11 @@ def test_reserved_run_refuses_a_busy_database_and_survives_a_failed_read(tmp_pat
                 pass
     failing = iter([OSError("disk"), None])
 
-    def read(p):
+    def read(p, read_only=False):
         err = next(failing)
         if err:
             raise err
-        return real(p)
+        return real(p, read_only)
 
     real = store._read_state
     monkeypatch.setattr(store, "_read_state", read)
