@@ -91,16 +91,16 @@ def prepare_batch(input_path: str | Path, db: str | Path, cfg: Config, max_recor
     from narratives.claims import extract_claims
     from narratives.clean import clean_articles
     from narratives.embed import cache_key, embed_new, make_embedder, token_lengths
-    from narratives.ingest import ingest, split_new
+    from narratives.ingest import holds_more_records, ingest, split_new
     from narratives.outlets import OutletAliases
     from narratives.schemas import ARTICLE_SIGNATURES, ARTICLES, CLAIMS, REPRINTS
     from narratives.syndication import update_reprints
 
     done = database_done or (lambda: None)
     try:
-        ingested = ingest(input_path, cfg.ingest)
-        if len(ingested.records) + len(ingested.quarantine) > max_records:
+        if holds_more_records(input_path, cfg.ingest, max_records):
             return None
+        ingested = ingest(input_path, cfg.ingest)
         stored = store.read_tables(db, [ARTICLES.name, REPRINTS.name, ARTICLE_SIGNATURES.name],
                                    columns={ARTICLES.name: _ARTICLE_COLUMNS})
         records, quarantine_known, n_known = split_new(ingested.records, stored[ARTICLES.name])

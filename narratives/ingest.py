@@ -12,6 +12,7 @@ import codecs
 import csv
 import hashlib
 import io
+import itertools
 import json
 import math
 import numbers
@@ -383,6 +384,12 @@ def _all_rows(p: Path, cfg: IngestConfig):
             yield ref, rec, err, ref, True  # a raw page's source is its file name
     for f in sorted(q for q in p.iterdir() if q.is_file() and q.suffix in RECORD_SUFFIXES):
         yield from _file_rows(f, cfg)
+
+
+def holds_more_records(path: str | Path, cfg: IngestConfig, limit: int) -> bool:
+    """True when ``path`` holds more than ``limit`` records, rejected ones included (reads no further)."""
+    p = check_input(path, allow_empty_folder=True)
+    return sum(1 for _ in itertools.islice(_all_rows(p, cfg), limit + 1)) > limit
 
 
 def ingest(path: str | Path, cfg: IngestConfig) -> IngestResult:

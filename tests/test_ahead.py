@@ -167,3 +167,16 @@ def test_another_run_is_still_refused_while_the_child_works(run_files, monkeypat
         proc = subprocess.run([sys.executable, "-c", other], cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 1 and "in use by another narratives run" in proc.stderr
         ahead.discard()
+
+
+def test_a_batch_over_the_limit_is_left_to_the_flow_before_it_is_read_whole(tmp_path, run_files):
+    """prepare_batch counts the input's records no further than the limit: a large input (a backfill) costs the
+    child little, and the flow does its steps."""
+    batch, db = run_files
+    batch.write_text("".join('{"id": "a%d", "text": "Some text."}\n' % i for i in range(3)))
+    released = []
+    assert ahead.prepare_batch(batch, db, Config(), 2, lambda: released.append(1)) is None
+    assert released == [1]
+    from narratives.ingest import holds_more_records
+
+    assert holds_more_records(batch, Config().ingest, 2) and not holds_more_records(batch, Config().ingest, 3)
