@@ -353,8 +353,8 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool, ta
         cleaned, new_claims = prepared.cleaned, prepared.new_claims
     quarantine = ingested.quarantine + q_known
     new_articles = cleaned.assign(run_id=run_id)[ARTICLES.columns]
-    # new claims: likely new texts (unless the CLI embedded them ahead)
-    loading = load_model_task.submit(cfg.embed) if len(new_claims) and (prepared is None or prepared.todo is None) else None
+    # new claims: likely new texts (a batch prepared ahead had them embedded there)
+    loading = load_model_task.submit(cfg.embed) if len(new_claims) and prepared is None else None
     if prepared is None:
         reprints, signatures = reprints_task(state, new_articles, cfg)
     else:

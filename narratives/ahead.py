@@ -27,7 +27,7 @@ import pickle
 import select
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -58,9 +58,8 @@ class PreparedBatch:
     new_claims: pd.DataFrame
     reprints: pd.DataFrame
     signatures: pd.DataFrame
-    todo: list[str] | None  # the texts the run embeds (None: not known, some stored claim's text is not cached)
-    parts: list[list[str]] = field(default_factory=list)  # ``todo`` in the flow's embedding chunks
-    vectors: list[NewVectors] = field(default_factory=list)  # one per part
+    todo: list[str]  # the texts the run embeds when every stored claim's text is cached (the usual case)
+    vectors: NewVectors | None = None  # theirs, embedded in the flow's chunks
 
     def matches(self, input_path: str | Path, db: str | Path, config: Config) -> bool:
         return (self.input_path, self.db, self.config) == (_path(input_path), _path(db), config)
@@ -69,9 +68,7 @@ class PreparedBatch:
         """The vectors of ``todo`` (the run's own list of texts to embed), only when it is the list this batch
         embedded: the same texts in the same order give the same chunks, hence the same vectors as the flow's
         embed step. None otherwise."""
-        if self.todo is None or todo != self.todo:
-            return None
-        return NewVectors.concat(self.vectors) if self.vectors else None
+        return self.vectors if todo and todo == self.todo else None
 
 
 def _path(p: str | Path) -> str:
@@ -123,8 +120,8 @@ def prepare_batch(input_path: str | Path, db: str | Path, cfg: Config, max_recor
     # one batch at a time (the vectors do not depend on it: narratives/onnx_embed.py), leaving the other core to
     # the parent's imports
     embedder, key = make_embedder(cfg.embed.model_copy(update={"threads": 1})), cache_key(cfg.embed)
-    vectors = [embed_new(part, embedder, key, cfg.embed.batch_size) for part in parts]
-    return PreparedBatch(**{**prepared.__dict__, "parts": parts, "vectors": vectors})
+    vectors = NewVectors.concat([embed_new(part, embedder, key, cfg.embed.batch_size) for part in parts])
+    return replace(prepared, vectors=vectors)
 
 
 class BatchAhead:
@@ -234,9 +231,11 @@ _AHEAD: dict[tuple[str, str], BatchAhead] = {}
 
 def start(input_path: str | Path, db: str | Path, cfg: Config) -> Callable[[], None] | None:
     """Fork a :class:`BatchAhead` for the run of ``input_path`` on ``db`` when it applies (an existing database,
-    the local runner, ``runner.ahead_max_records`` > 0); call it while this process has no thread yet. Returns
+    the local runner, ``runner.ahead_max_records`` > 0, a system with ``fork``); call it while this process has no
+    thread yet. Returns
     what to wait for before the run opens the database read-write (None when nothing was started)."""
-    if cfg.runner.kind != "local" or cfg.runner.ahead_max_records < 1 or not Path(db).exists():
+    if (cfg.runner.kind != "local" or cfg.runner.ahead_max_records < 1 or not Path(db).exists()
+            or not hasattr(os, "fork")):
         return None
     ahead = BatchAhead(input_path, db, cfg)
     _AHEAD[(_path(input_path), _path(db))] = ahead

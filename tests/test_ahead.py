@@ -27,10 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _batch(input_path, db, cfg: Config, todo=("b", "a")) -> ahead.PreparedBatch:
     empty = pd.DataFrame()
-    parts = [list(todo)] if todo else []
-    vectors = [NewVectors.of("m", p, np.arange(2 * len(p), dtype=np.float32).reshape(len(p), 2)) for p in parts]
+    vectors = NewVectors.of("m", list(todo), np.arange(2 * len(todo), dtype=np.float32).reshape(len(todo), 2))
     return ahead.PreparedBatch(ahead._path(input_path), ahead._path(db), cfg, IngestResult(empty, n_read=7), empty, [],
-                               0, empty, empty, empty, empty, list(todo), parts, vectors)
+                               0, empty, empty, empty, empty, list(todo), vectors if todo else None)
 
 
 @pytest.fixture
