@@ -6,6 +6,8 @@ affected periods -> store (one transaction, with the runs row) -> Parquet export
 
 Claim extraction and embedding are mapped over chunks (``runner.chunk_size``) through the flow's task runner: one
 chunk after another in this process by default, or on a Dask cluster (flows/runners.py picks it from the config).
+When `narratives run` prepared a small batch ahead in a forked process (narratives/ahead.py), the flow takes its
+results (ingest to embedding) instead of running those steps.
 """
 
 from __future__ import annotations
@@ -67,6 +69,9 @@ def prepared_task(input_path: str, db: str, cfg: Config) -> ahead.PreparedBatch 
     prepared, why = ahead.take(input_path, db, cfg)
     if why:
         _say(f"the batch prepared ahead is not used ({why}): the flow does its steps")
+    elif prepared is not None:
+        _say(f"the batch was prepared ahead: {prepared.ingested.n_read:,} records read, {len(prepared.cleaned):,} new "
+             f"articles, {len(prepared.new_claims):,} claims, {len(prepared.todo):,} new texts embedded")
     return prepared
 
 

@@ -148,7 +148,7 @@ def test_cli_run_with_the_batch_prepared_ahead_equals_the_flow_doing_every_step(
          "--report", str(db.parent / "report.html"), "--tables-dir", str(db.parent / "tables")],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:]
-    assert "Task run 'take-prepared-batch-" in proc.stdout and "not used" not in proc.stdout, proc.stdout[-3000:]
+    assert "the batch was prepared ahead: " in proc.stdout and "not used" not in proc.stdout, proc.stdout[-3000:]
     for step in ("ingest", "clean", "extract-claims", "find-reprints", "load-model", "embed"):  # done ahead
         assert f"Task run '{step}-" not in proc.stdout
     got = store.read_tables(db, [*READ, "embedding_cache"])
