@@ -354,7 +354,7 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool, ta
         new_claims = chunks.concat_frames(claims_task.map(chunks.split_rows(cleaned, size), cfg=unmapped(cfg)).result())
     else:
         ingested, state = prepared.ingested, load_state_task(db)
-        records, q_known, n_known = prepared.records, prepared.quarantine_known, prepared.n_known
+        q_known, n_known = prepared.quarantine_known, prepared.n_known
         cleaned, new_claims = prepared.cleaned, prepared.new_claims
     quarantine = ingested.quarantine + q_known
     new_articles = cleaned.assign(run_id=run_id)[ARTICLES.columns]

@@ -51,7 +51,6 @@ class PreparedBatch:
     db: str
     config: Config
     ingested: IngestResult
-    records: pd.DataFrame  # the records the database does not hold yet (ingest.split_new)
     quarantine_known: list[dict]  # records whose id the database holds with other content
     n_known: int  # records the database already holds
     cleaned: pd.DataFrame
@@ -87,7 +86,7 @@ def prepare_batch(input_path: str | Path, db: str | Path, cfg: Config, max_recor
     from narratives import caches, chunks, store
     from narratives.claims import extract_claims
     from narratives.clean import clean_articles
-    from narratives.embed import cache_key, embed_new, make_embedder, token_lengths
+    from narratives.embed import cache_key, embed_new, make_embedder, token_lengths, uncached_texts
     from narratives.ingest import holds_more_records, ingest, split_new
     from narratives.outlets import OutletAliases
     from narratives.schemas import ARTICLE_SIGNATURES, ARTICLES, CLAIMS, REPRINTS
@@ -108,12 +107,13 @@ def prepare_batch(input_path: str | Path, db: str | Path, cfg: Config, max_recor
         new_articles = cleaned[list(_ARTICLE_COLUMNS)]
         reprints, signatures = update_reprints(stored[ARTICLES.name], new_articles, stored[REPRINTS.name],
                                                stored[ARTICLE_SIGNATURES.name], cfg.syndication)
-        texts = new_claims[CLAIMS.c.embed_text].tolist()
-        todo = caches.batch_uncached(db, cache_key(cfg.embed), texts) if texts else []
+        # what the flow embeds when every stored claim's text is cached (the usual case; else it embeds them itself)
+        cache = caches.DuckDBEmbeddingCache(db, read_only=True)
+        todo = uncached_texts(new_claims[CLAIMS.c.embed_text].tolist(), cache_key(cfg.embed), cache)
     finally:
         done()
-    prepared = PreparedBatch(_path(input_path), _path(db), cfg, ingested, records, quarantine_known, n_known,
-                             cleaned, new_claims, reprints, signatures, todo)
+    prepared = PreparedBatch(_path(input_path), _path(db), cfg, ingested, quarantine_known, n_known, cleaned,
+                             new_claims, reprints, signatures, todo)
     if not todo:
         return prepared
     parts = chunks.embedding_chunks(todo, cfg.embed.batch_size, cfg.runner.chunk_size, token_lengths(todo, cfg.embed))
@@ -192,7 +192,7 @@ class BatchAhead:
             self.pid = None
 
 
-def _child(parent: int, result_w: int, released_w: int, input_path, db, cfg: Config) -> None:
+def _child(parent: int, result_w: int, released_w: int, input_path: str | Path, db: str | Path, cfg: Config) -> None:
     from narratives import store
 
     _die_with(parent)
@@ -232,8 +232,8 @@ _AHEAD: dict[tuple[str, str], BatchAhead] = {}
 def start(input_path: str | Path, db: str | Path, cfg: Config) -> Callable[[], None] | None:
     """Fork a :class:`BatchAhead` for the run of ``input_path`` on ``db`` when it applies (an existing database,
     the local runner, ``runner.ahead_max_records`` > 0, a system with ``fork``); call it while this process has no
-    thread yet. Returns
-    what to wait for before the run opens the database read-write (None when nothing was started)."""
+    thread yet. Returns what to wait for before the run opens the database read-write (None when nothing was
+    started)."""
     if (cfg.runner.kind != "local" or cfg.runner.ahead_max_records < 1 or not Path(db).exists()
             or not hasattr(os, "fork")):
         return None

@@ -16,7 +16,7 @@ import pyarrow as pa
 from narratives.embed import NewVectors
 from narratives.errors import NarrativesError
 from narratives.schemas import CLAIMS, EMBEDDING_CACHE, TERM_CACHE, TERM_VOCAB
-from narratives.store import State, connect, table_columns
+from narratives.store import State, connect
 
 
 def _wanted(hashes: Sequence[str]) -> pa.Table:
@@ -59,24 +59,6 @@ def with_known_vectors(state: State, db_path: str | Path, model: str) -> State:
                                                      found))
 
 
-def batch_uncached(db_path: str | Path, model: str, texts: Sequence[str]) -> list[str]:
-    """The distinct ``texts`` (first-seen order) the embedding cache lacks under ``model``: what a run that adds
-    claims with these texts embeds when every stored claim's text is cached (the usual case; otherwise
-    :func:`narratives.embed.uncached_texts` lists those first). Reads the database read-only (the batch prepared
-    ahead, narratives/ahead.py, while the run reads it too)."""
-    from narratives.embed import text_hashes
-
-    hashes = text_hashes(list(texts))
-    with connect(db_path, read_only=True) as con:
-        if EMBEDDING_CACHE.name not in table_columns(con):
-            return list(dict.fromkeys(texts))
-        con.register("_want", _wanted(hashes))
-        cached = set(con.execute(f'SELECT w.text_hash FROM _want w JOIN "{EMBEDDING_CACHE.name}" c USING (text_hash) '
-                                 "WHERE c.model = ?", [model]).fetchnumpy()["text_hash"].tolist())
-    by_hash = dict(zip(hashes.tolist(), texts))
-    return [t for h, t in by_hash.items() if h not in cached]
-
-
 def _matrix(n: int, at: np.ndarray, vectors: pa.ChunkedArray) -> np.ndarray:
     """``n`` float32 rows: row ``at[j]`` the j-th of ``vectors`` (a list column; its nulls are skipped), zeros
     elsewhere. When ``at`` is every row in order the result is the column's own buffer, read-only (no copy of
@@ -104,19 +86,22 @@ def claim_text_hashes(claims: pd.DataFrame, state: State) -> np.ndarray:
 class DuckDBEmbeddingCache:
     """Embeddings by (model, text hash) in the project's own database. ``known``: vectors read ahead (a run's
     stored claims'): those found are not looked up again; ``new``: vectors the run just embedded (in memory while
-    they are written to the cache)."""
+    they are written to the cache). ``read_only``: reads open the database read-only (a process beside the run:
+    narratives/ahead.py)."""
 
-    def __init__(self, db_path: str | Path, known: KnownVectors | None = None, new: NewVectors | None = None):
+    def __init__(self, db_path: str | Path, known: KnownVectors | None = None, new: NewVectors | None = None,
+                 read_only: bool = False):
         self.db_path = db_path
         self.known = known
         self.new = new
+        self.read_only = read_only
 
     def _rows(self, model: str, hashes: Sequence[str], columns: str, ordered: bool = True) -> pa.Table | None:
         """``columns`` of the cache rows of ``model`` joined to ``hashes`` (``w.i``: the position in ``hashes``),
         in the order of ``hashes`` unless not ``ordered`` (None: nothing to ask)."""
         if not len(hashes) or not Path(self.db_path).exists():
             return None
-        with connect(self.db_path) as con:
+        with connect(self.db_path, read_only=self.read_only) as con:
             con.register("_want", _wanted(hashes))
             return con.execute(f'SELECT {columns} FROM _want w JOIN "{EMBEDDING_CACHE.name}" c USING (text_hash) '
                                "WHERE c.model = ?" + (" ORDER BY w.i" if ordered else ""), [model]).to_arrow_table()

@@ -17,9 +17,10 @@ import pandas as pd
 import pytest
 
 from narratives import ahead, store
-from narratives.caches import DuckDBEmbeddingCache, batch_uncached
+from narratives import caches
+from narratives.caches import DuckDBEmbeddingCache
 from narratives.config import Config
-from narratives.embed import NewVectors, text_hashes
+from narratives.embed import NewVectors, text_hashes, uncached_texts
 from narratives.ingest import IngestResult
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def _batch(input_path, db, cfg: Config, todo=("b", "a")) -> ahead.PreparedBatch:
     empty = pd.DataFrame()
     vectors = NewVectors.of("m", list(todo), np.arange(2 * len(todo), dtype=np.float32).reshape(len(todo), 2))
-    return ahead.PreparedBatch(ahead._path(input_path), ahead._path(db), cfg, IngestResult(empty, n_read=7), empty, [],
-                               0, empty, empty, empty, empty, list(todo), vectors if todo else None)
+    return ahead.PreparedBatch(ahead._path(input_path), ahead._path(db), cfg, IngestResult(empty, n_read=7), [], 0,
+                               empty, empty, empty, empty, list(todo), vectors if todo else None)
 
 
 @pytest.fixture
@@ -112,12 +113,16 @@ def test_vectors_are_taken_only_for_the_exact_list_the_child_embedded(run_files)
     assert _batch(batch, db, Config(), todo=()).vectors_for([]) is None
 
 
-def test_batch_uncached_lists_the_distinct_texts_the_cache_lacks(tmp_path):
+def test_the_texts_to_embed_are_listed_from_a_read_only_cache(tmp_path, monkeypatch):
     db = tmp_path / "n.duckdb"
     store.start_run(db, "r0", "h", None)
     DuckDBEmbeddingCache(db).put("m", text_hashes(["old", "mine"]).tolist(), np.ones((2, 3), dtype=np.float32))
     DuckDBEmbeddingCache(db).put("other", text_hashes(["new"]).tolist(), np.ones((1, 3), dtype=np.float32))
-    assert batch_uncached(db, "m", ["new", "old", "z", "new", "mine", "a"]) == ["new", "z", "a"]
+    modes = []
+    real = store.connect
+    monkeypatch.setattr(caches, "connect", lambda p, read_only=False: modes.append(read_only) or real(p, read_only))
+    got = uncached_texts(["new", "old", "z", "new", "mine", "a"], "m", DuckDBEmbeddingCache(db, read_only=True))
+    assert got == ["new", "z", "a"] and modes == [True]
 
 
 def test_a_killed_run_leaves_no_lock_and_no_child_behind(tmp_path):
