@@ -9,7 +9,9 @@ articles by date as "today's batch", and times:
 and prints the ratio incremental / full, which the issue wants <= 0.10 (the full and the incremental run are each
 timed --repeat times, interleaved, the incremental one on fresh copies of the same base database, and their
 medians used; no timed run finds embeddings an earlier one left in Prefect's task cache),
-and the agreement (ARI) of the incremental database with the full one.
+and the agreement (ARI) of the incremental database with the full one. Each run is `narratives run`, so the
+incremental ones prepare their batch in a forked process while Prefect imports (narratives/ahead.py; set
+runner.ahead_max_records: 0 in a config to time them without it).
 
 By default every command runs against one real Prefect server started for the bench, as the runs of the served
 deployment (`narratives serve`, the way daily runs are scheduled) do; the incremental run is then also timed with
