@@ -10,15 +10,15 @@ and prints the ratio incremental / full, which the issue wants <= 0.10 (the full
 timed --repeat times, interleaved, the incremental one on fresh copies of the same base database, and their
 medians used; no timed run finds embeddings an earlier one left in Prefect's task cache),
 and the agreement (ARI) of the incremental database with the full one. Each run is `narratives run`, so the
-incremental ones prepare their batch in a forked process while Prefect imports (narratives/ahead.py; set
-runner.ahead_max_records: 0 in a config to time them without it).
+incremental ones prepare their batch in a forked process while Prefect imports (narratives/ahead.py); --no-ahead
+times every run with runner.ahead_max_records: 0 instead (the flow does every step).
 
 By default every command runs against one real Prefect server started for the bench, as the runs of the served
 deployment (`narratives serve`, the way daily runs are scheduled) do; the incremental run is then also timed with
 Prefect's temporary server, on a copy of the same database, for comparison. With --temporary-server every command
 starts Prefect's temporary server instead (what a cron job calling `narratives run` without a server pays).
 
-    .venv/bin/python bench/incremental.py [--articles 4000] [--seed 7] [--share 0.01] [--temporary-server]
+    .venv/bin/python bench/incremental.py [--articles 4000] [--seed 7] [--share 0.01] [--temporary-server] [--no-ahead]
 """
 
 from __future__ import annotations
@@ -46,13 +46,16 @@ from narratives.evaluate import with_singletons
 from narratives.store import read_tables
 
 
+CONFIG: list[str] = []  # --config for every run (--no-ahead)
+
+
 def timed_run(input_path: Path, db: Path, *extra: str, env: dict | None = None) -> tuple[float, dict]:
     """One `narratives run` in a cold process. PREFECT_HOME is this bench's own (set up once in main), so no
     run finds embeddings in Prefect's task cache from an earlier bench, and none pays for creating Prefect's
     database, as a scheduled deployment would not."""
     out = db.parent
     cmd = [sys.executable, "-m", "flows.cli", "run", str(input_path), "--db", str(db),
-           "--report", str(out / "report.html"), "--tables-dir", str(out / "tables"), *extra]
+           "--report", str(out / "report.html"), "--tables-dir", str(out / "tables"), *CONFIG, *extra]
     env = dict(env or os.environ)
     start = time.time()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -79,6 +82,9 @@ def main() -> None:
                          "one on a fresh copy of the base database, the full one on an empty database), and use the "
                          "medians: one cold process varies by 1-2 s on a busy 2-core machine, and the machine's speed "
                          "drifts (the same full 30k run took 63-94 s within two hours)")
+    ap.add_argument("--no-ahead", action="store_true",
+                    help="runner.ahead_max_records: 0 for every run: the flow does the batch's own steps itself "
+                         "(to time what preparing the batch ahead gains)")
     args = ap.parse_args()
     if args.repeat < 1:  # the ratio needs at least one timing of each run
         ap.error(f"--repeat={args.repeat} must be >= 1")
@@ -94,6 +100,9 @@ def main() -> None:
         (t / "all.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
         (t / "base.jsonl").write_text("\n".join(lines[i] for i in order[:-n_new]) + "\n", encoding="utf-8")
         (t / "today.jsonl").write_text("\n".join(lines[i] for i in order[-n_new:]) + "\n", encoding="utf-8")
+        if args.no_ahead:  # the built-in defaults, but for this one setting
+            (t / "no-ahead.yaml").write_text("runner:\n  ahead_max_records: 0\n", encoding="utf-8")
+            CONFIG[:] = ["--config", str(t / "no-ahead.yaml")]
         for d in ("full", "inc", "prefect"):
             shutil.rmtree(t / d, ignore_errors=True)
             (t / d).mkdir()
@@ -159,6 +168,7 @@ def main() -> None:
     where = "against the real Prefect server" if args.server else "incl. Prefect temporary server"
     how = "one real server for every run" if args.server else "temporary server per run (--temporary-server)"
     print(f"prefect             {how}")
+    print(f"batch ahead         {'off (--no-ahead)' if args.no_ahead else 'on (narratives/ahead.py)'}")
     print(f"incremental_s       {inc_s:.1f}  (mode={inc_run['mode']}, cold process {where}; median of "
           f"{len(inc_times)}: {', '.join(f'{x:.1f}' for x in inc_times)})")
     print(f"unchanged_s         {noop_s:.1f}  (the same batch again, nothing new: mode={noop_run['mode']}; median of "
