@@ -352,18 +352,16 @@ def _run(run_id: str, input_path: str, cfg: Config, db: str, recluster: bool, ta
         records, q_known, n_known = split_new_task(ingested.records, state.articles)
         cleaned = clean_task(records, cfg)
         new_claims = chunks.concat_frames(claims_task.map(chunks.split_rows(cleaned, size), cfg=unmapped(cfg)).result())
-    else:
+        new_articles = cleaned.assign(run_id=run_id)[ARTICLES.columns]
+        loading = load_model_task.submit(cfg.embed) if len(new_claims) else None  # new claims: likely new texts
+        reprints, signatures = reprints_task(state, new_articles, cfg)
+    else:  # (its new texts were embedded there too: no model to load here)
         ingested, state = prepared.ingested, load_state_task(db)
         q_known, n_known = prepared.quarantine_known, prepared.n_known
         cleaned, new_claims = prepared.cleaned, prepared.new_claims
+        new_articles = cleaned.assign(run_id=run_id)[ARTICLES.columns]
+        loading, reprints, signatures = None, prepared.reprints, prepared.signatures
     quarantine = ingested.quarantine + q_known
-    new_articles = cleaned.assign(run_id=run_id)[ARTICLES.columns]
-    # new claims: likely new texts (a batch prepared ahead had them embedded there)
-    loading = load_model_task.submit(cfg.embed) if len(new_claims) and prepared is None else None
-    if prepared is None:
-        reprints, signatures = reprints_task(state, new_articles, cfg)
-    else:
-        reprints, signatures = prepared.reprints, prepared.signatures
     claims = link_copies_task(merge_claims_task(state.claims, new_claims), reprints)
     known = state.known_vectors  # the stored claims' text hashes and cached vectors, when the CLI read them ahead
     hashes = hashes_task(claims, state)
